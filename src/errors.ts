@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'STORAGE',
   'QUERY_REJECTED',
   'CAPACITY',
+  'ALERTMANAGER',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

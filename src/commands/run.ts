@@ -1,9 +1,82 @@
 import type { Command } from 'commander';
+import pino from 'pino';
+import { runConfig, type RunFlags } from '../config.js';
+import { startService } from '../app.js';
+import { startBroker } from '../devkafka/broker.js';
+import { describeError } from '../errors.js';
 
 /** Registers `seismo run`. */
 export function registerRun(program: Command): void {
-  program.command('run').description('(not yet built)').action(() => {
-    process.stderr.write('seismo run: not yet built\n');
-    process.exitCode = 1;
+  program
+    .command('run')
+    .description('run the service: consume the streams, maintain views, evaluate alerts, serve dashboards')
+    .option('-b, --brokers <list>', 'Kafka bootstrap servers, host:port[,host:port] (env SEISMO_KAFKA_BROKERS)')
+    .option('--local-kafka', 'start (or reuse) the local single-node Kafka and use it')
+    .option('-q, --queries <paths...>', 'query files or directories (default: queries/)')
+    .option('--db <file>', 'DuckDB file for history and checkpoints (default: data/seismo.duckdb)')
+    .option('-p, --port <port>', 'HTTP and WebSocket port (default: 8080)')
+    .option('--host <host>', 'bind address (default: 127.0.0.1)')
+    .option('-g, --group <id>', 'Kafka consumer group (default: seismo)')
+    .option('--from <where>', 'where a new consumer group starts: earliest or latest (default: earliest)')
+    .option('--checkpoint-interval <duration>', 'how often state is checkpointed to DuckDB (default: 10s)')
+    .option('--flush-interval <duration>', 'how often live changes are pushed (default: 100ms)')
+    .option('--idle-timeout <duration>', 'a partition without events this long stops holding the watermark (default: 30s)')
+    .option('--alerts-topic <topic>', 'topic for alert events (default: seismo.alerts)')
+    .option('--dlq-topic <topic>', 'dead-letter topic (default: seismo.dlq)')
+    .option('--alertmanager-url <url>', 'also POST alerts to this Alertmanager (v2 API)')
+    .option('--dashboards <dir>', 'dashboard definitions (default: dashboards/)')
+    .option('--watch', 'reload the query files when they change (SIGHUP always reloads)')
+    .option('--tls', 'connect to Kafka over TLS with the system CAs')
+    .option('--tls-ca <file>', 'CA certificate (PEM) for Kafka TLS')
+    .option('--tls-cert <file>', 'client certificate (PEM) for Kafka mTLS')
+    .option('--tls-key <file>', 'client key (PEM) for Kafka mTLS')
+    .option('--sasl-mechanism <m>', 'plain, scram-sha-256 or scram-sha-512 (env SEISMO_SASL_MECHANISM)')
+    .option('--sasl-username <user>', 'SASL username (env SEISMO_SASL_USERNAME)')
+    .option('--sasl-password <password>', 'SASL password (prefer env SEISMO_SASL_PASSWORD)')
+    .option('--log-level <level>', 'trace, debug, info, warn or error (default: info)')
+    .action(async (flags: RunFlags) => {
+      const cfg = runConfig(flags);
+      const log = pino({ level: cfg.logLevel, base: undefined }, pino.destination(2));
+      if (cfg.localKafka) await startBroker({});
+      const service = await startService(cfg, log);
+      process.stderr.write(`seismo: dashboard at ${service.url}/\n`);
+      await waitForSignals(service, cfg.watch ? cfg.queries : [], log);
+    });
+}
+
+/** SIGTERM/SIGINT stop gracefully (bounded); SIGHUP (and --watch) reload the queries. */
+async function waitForSignals(service: { stop(): Promise<void>; reload(): Promise<boolean> }, watch: string[], log: pino.Logger): Promise<void> {
+  if (watch.length) {
+    const { watch: fsWatch } = await import('node:fs');
+    let timer: NodeJS.Timeout | null = null;
+    for (const p of watch) {
+      try {
+        fsWatch(p, { recursive: false }, () => {
+          if (timer) clearTimeout(timer);
+          timer = setTimeout(() => void service.reload(), 300);
+        });
+      } catch (err) {
+        log.warn(`cannot watch ${p}: ${describeError(err)}`);
+      }
+    }
+  }
+  process.on('SIGHUP', () => void service.reload());
+  await new Promise<void>((resolve) => {
+    const onStop = (sig: string) => {
+      log.info(`${sig}: stopping`);
+      const deadline = setTimeout(() => {
+        log.error('stop took longer than 30 s; exiting');
+        process.exit(1);
+      }, 30_000);
+      deadline.unref();
+      service.stop().then(resolve, (err: unknown) => {
+        log.error(`stop failed: ${describeError(err)}`);
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => onStop('SIGTERM'));
+    process.once('SIGINT', () => onStop('SIGINT'));
   });
+  process.exit(process.exitCode ?? 0);
 }

@@ -108,6 +108,8 @@ export interface Select {
   readonly having: Expr | null;
   /** null when no EMIT clause was written (EMIT CHANGES is the default). */
   readonly emit: 'CHANGES' | 'FINAL' | null;
+  /** Where the EMIT clause starts (for diagnostics), or null. */
+  readonly emitPos: Pos | null;
   readonly pos: Pos;
 }
 
@@ -134,6 +136,8 @@ export type Statement =
       readonly options: readonly WithOption[];
       readonly pos: Pos;
       readonly namePos: Pos;
+      /** The statement's source text (added by the parser for reload change detection). */
+      readonly text: string;
     }
   | {
       readonly kind: 'createView';

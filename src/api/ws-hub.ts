@@ -1,0 +1,423 @@
+/**
+ * The WebSocket hub: live view rows and alerts pushed to dashboard clients (SPEC section 5).
+ *
+ * The engine calls publish() on every view change. That call must never slow the engine, so it
+ * only records the row in the view's pending map (latest change per row key wins) and arms the
+ * flush timer; views nobody subscribes to cost one Map lookup. Every flushIntervalMs the pending
+ * rows of each view are filtered once per distinct `where` filter, serialised once, and the same
+ * bytes go to every subscription sharing that filter. A client whose socket buffer is over
+ * maxBufferedBytes receives nothing: its rows pile up in a per-subscription backlog (keyed by row
+ * key, so bounded by the view's size) until it drains, and a client that stays behind for
+ * maxBehindFlushes flushes is closed with code 1008 and a reason.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import { metrics } from '../metrics.js';
+import type { Value } from '../types.js';
+
+/** One changed row of a live view, as the engine reports it. */
+export interface ViewRowUpdate {
+  view: string;
+  /** Stable id of the row: group key + window start. Later updates with the same key replace earlier ones. */
+  key: string;
+  /** The row: group columns, aggregate columns, windowstart/windowend (epoch ms) when windowed. */
+  row: Record<string, Value>;
+  /** The row left the view (a merged-away session, a group that stopped matching HAVING). */
+  retract?: boolean;
+}
+
+/** The part of an alert payload (SPEC section 4) the hub relies on; the rest is passed through. */
+export interface AlertPayloadLike {
+  fingerprint: string;
+  status: string;
+  [field: string]: unknown;
+}
+
+/** Options of a WsHub. */
+export interface WsHubOptions {
+  /** How often coalesced updates are sent, at most (default 100 ms). */
+  flushIntervalMs?: number;
+  /** Subscriptions one connection may hold (default 100). */
+  maxSubscriptionsPerClient?: number;
+  /** A client with more than this many bytes queued on its socket is "behind" (default 1 MiB). */
+  maxBufferedBytes?: number;
+  /** Consecutive flushes a client may stay behind before it is disconnected (default 50, i.e. 5 s). */
+  maxBehindFlushes?: number;
+  /** Heartbeat: a peer that does not answer a ping within one interval is dropped (default 30 s). */
+  pingIntervalMs?: number;
+  /** The view's current rows, or undefined for an unknown view. */
+  snapshot: (view: string) => Record<string, Value>[] | undefined;
+  /** Alerts currently firing (and recently resolved), sent as the snapshot of an alerts subscription. */
+  activeAlerts: () => AlertPayloadLike[];
+}
+
+/** Close code sent to a client that stayed behind (RFC 6455 1008: policy violation). */
+export const SLOW_CLIENT_CLOSE_CODE = 1008;
+const MAX_ID_LENGTH = 128;
+const MAX_MESSAGE_BYTES = 64 * 1024;
+/** After a close frame, how long a peer gets to answer before its socket is destroyed. */
+const CLOSE_GRACE_MS = 10_000;
+
+type Where = Record<string, string | number | boolean | null>;
+
+interface Client {
+  ws: WebSocket;
+  subs: Map<string, Subscription>;
+  alive: boolean;
+  behindFlushes: number;
+}
+
+interface Subscription {
+  id: string;
+  client: Client;
+  /** Prefix of every message to this subscription, e.g. `{"op":"update","id":"s1","rows":`. */
+  updatePrefix: Buffer;
+  view?: ViewEntry;
+  group?: FilterGroup;
+  /** Rows held back while the client was behind (key -> latest update). */
+  backlog?: Map<string, ViewRowUpdate>;
+  /** Alerts held back while the client was behind. */
+  alertBacklog?: AlertPayloadLike[];
+}
+
+/** Subscriptions of one view sharing the same `where`: filtered and serialised once per flush. */
+interface FilterGroup {
+  where: Where;
+  subs: Set<Subscription>;
+}
+
+interface ViewEntry {
+  name: string;
+  pending: Map<string, ViewRowUpdate>;
+  groups: Map<string, FilterGroup>;
+}
+
+/** Fans view changes and alerts out to WebSocket subscribers without ever blocking the engine. */
+export class WsHub {
+  private readonly flushIntervalMs: number;
+  private readonly maxSubscriptions: number;
+  private readonly maxBufferedBytes: number;
+  private readonly maxBehindFlushes: number;
+  private readonly opts: WsHubOptions;
+  private readonly wss: WebSocketServer;
+  private readonly clients = new Set<Client>();
+  private readonly views = new Map<string, ViewEntry>();
+  private readonly dirty = new Set<ViewEntry>();
+  private readonly alertSubs = new Set<Subscription>();
+  /** Subscriptions holding rows or alerts back because their client was behind. */
+  private readonly backlogged = new Set<Subscription>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly pingTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(opts: WsHubOptions) {
+    this.opts = opts;
+    this.flushIntervalMs = positive(opts.flushIntervalMs, 100, 'flushIntervalMs');
+    this.maxSubscriptions = positive(opts.maxSubscriptionsPerClient, 100, 'maxSubscriptionsPerClient');
+    this.maxBufferedBytes = positive(opts.maxBufferedBytes, 1024 * 1024, 'maxBufferedBytes');
+    this.maxBehindFlushes = positive(opts.maxBehindFlushes, 50, 'maxBehindFlushes');
+    const pingIntervalMs = positive(opts.pingIntervalMs, 30_000, 'pingIntervalMs');
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
+    this.wss.on('connection', (ws) => this.onConnection(ws));
+    this.pingTimer = setInterval(() => this.heartbeat(), pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  /** Called by the engine on every view change; O(1), never blocks: rows are coalesced per key until the next flush. */
+  publish(update: ViewRowUpdate): void {
+    const entry = this.views.get(update.view);
+    if (entry === undefined) return;
+    entry.pending.set(update.key, update);
+    this.dirty.add(entry);
+    this.armFlush();
+  }
+
+  /** Sends an alert transition to every alerts subscription right away (alerts are rare and urgent). */
+  publishAlert(alert: AlertPayloadLike): void {
+    for (const sub of this.alertSubs) {
+      if (this.isBehind(sub.client) || this.backlogged.has(sub)) {
+        (sub.alertBacklog ??= []).push(alert);
+        this.backlogged.add(sub);
+        this.armFlush();
+      } else sendJson(sub.client.ws, { op: 'alert', id: sub.id, alert });
+    }
+  }
+
+  /** Completes a WebSocket upgrade (the caller has already checked the path and the token). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.closed) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+  }
+
+  /** Connected clients (those disconnected for being slow no longer count). */
+  clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** Closes every connection with 1001 (going away) and stops the timers. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.pingTimer);
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    for (const client of [...this.clients]) this.disconnect(client, 1001, 'server shutting down');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private onConnection(ws: WebSocket): void {
+    const client: Client = { ws, subs: new Map(), alive: true, behindFlushes: 0 };
+    this.clients.add(client);
+    metrics.wsClients.set(this.clients.size);
+    ws.on('pong', () => (client.alive = true));
+    ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
+    ws.on('close', () => this.forget(client));
+    // A socket error is followed by 'close'; listening keeps it from becoming an uncaught exception.
+    ws.on('error', () => this.forget(client));
+  }
+
+  private onMessage(client: Client, data: RawData, isBinary: boolean): void {
+    if (!this.clients.has(client)) return;
+    if (isBinary) return this.sendError(client, undefined, 'binary messages are not supported; send JSON text');
+    let msg: unknown;
+    try {
+      msg = JSON.parse(rawToString(data));
+    } catch (err) {
+      return this.sendError(client, undefined, `invalid JSON: ${(err as Error).message}`);
+    }
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+      return this.sendError(client, undefined, 'a message must be a JSON object with an "op" field');
+    }
+    const m = msg as Record<string, unknown>;
+    const id = m['id'];
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
+      return this.sendError(client, undefined, `"id" must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
+    }
+    if (m['op'] === 'subscribe') this.subscribe(client, id, m);
+    else if (m['op'] === 'unsubscribe') this.unsubscribe(client, id);
+    else this.sendError(client, id, `unknown op ${JSON.stringify(m['op'])}; expected "subscribe" or "unsubscribe"`);
+  }
+
+  private subscribe(client: Client, id: string, m: Record<string, unknown>): void {
+    if (client.subs.has(id)) return this.sendError(client, id, `subscription id "${id}" is already in use`);
+    if (client.subs.size >= this.maxSubscriptions) {
+      return this.sendError(client, id, `too many subscriptions (at most ${this.maxSubscriptions} per connection)`);
+    }
+    const updatePrefix = Buffer.from(`{"op":"update","id":${JSON.stringify(id)},"rows":`);
+    if (m['alerts'] === true) {
+      if (m['view'] !== undefined) return this.sendError(client, id, 'subscribe to either a view or alerts, not both');
+      const sub: Subscription = { id, client, updatePrefix };
+      client.subs.set(id, sub);
+      this.alertSubs.add(sub);
+      sendJson(client.ws, { op: 'snapshot', id, rows: this.opts.activeAlerts() });
+      return;
+    }
+    const view = m['view'];
+    if (typeof view !== 'string' || view === '') {
+      return this.sendError(client, id, 'subscribe needs "view": "<name>" or "alerts": true');
+    }
+    const where = parseWhere(m['where']);
+    if (typeof where === 'string') return this.sendError(client, id, where);
+    const rows = this.opts.snapshot(view);
+    if (rows === undefined) return this.sendError(client, id, `unknown view "${view}"`);
+
+    let entry = this.views.get(view);
+    if (entry === undefined) {
+      entry = { name: view, pending: new Map(), groups: new Map() };
+      this.views.set(view, entry);
+    }
+    const whereKey = canonicalWhere(where);
+    let group = entry.groups.get(whereKey);
+    if (group === undefined) {
+      group = { where, subs: new Set() };
+      entry.groups.set(whereKey, group);
+    }
+    const sub: Subscription = { id, client, updatePrefix, view: entry, group };
+    group.subs.add(sub);
+    client.subs.set(id, sub);
+    // Rows already pending for this view may repeat what the snapshot holds; updates are upserts, so that is harmless.
+    sendJson(client.ws, { op: 'snapshot', id, rows: rows.filter((r) => matches(r, where)) });
+  }
+
+  private unsubscribe(client: Client, id: string): void {
+    const sub = client.subs.get(id);
+    if (sub === undefined) return this.sendError(client, id, `no subscription with id "${id}"`);
+    this.removeSubscription(sub);
+  }
+
+  private removeSubscription(sub: Subscription): void {
+    sub.client.subs.delete(sub.id);
+    this.alertSubs.delete(sub);
+    this.backlogged.delete(sub);
+    const { view, group } = sub;
+    if (view === undefined || group === undefined) return;
+    group.subs.delete(sub);
+    if (group.subs.size > 0) return;
+    view.groups.delete(canonicalWhere(group.where));
+    if (view.groups.size > 0) return;
+    // Nobody watches this view any more: publish() goes back to a single failed lookup.
+    this.views.delete(view.name);
+    this.dirty.delete(view);
+  }
+
+  /** Sends each view's coalesced changes; runs at most once per flushIntervalMs. */
+  private flush(): void {
+    this.flushTimer = undefined;
+    const behind = new Set<Client>();
+    for (const client of this.clients) {
+      if (!this.isBehind(client)) {
+        client.behindFlushes = 0;
+        continue;
+      }
+      if (++client.behindFlushes >= this.maxBehindFlushes) {
+        this.disconnect(client, SLOW_CLIENT_CLOSE_CODE, `too slow: more than ${this.maxBufferedBytes} bytes unread for ${client.behindFlushes} flushes`);
+      } else {
+        behind.add(client);
+      }
+    }
+    for (const entry of this.dirty) this.flushView(entry, behind);
+    this.dirty.clear();
+    // Clients that just caught up get what piled up for them even if their views were quiet.
+    for (const sub of this.backlogged) {
+      if (!behind.has(sub.client)) this.drainBacklog(sub);
+    }
+    // Keep checking clients that are behind even when the views go quiet.
+    if (this.backlogged.size > 0) this.armFlush();
+  }
+
+  private flushView(entry: ViewEntry, behind: Set<Client>): void {
+    const changes = [...entry.pending.values()];
+    entry.pending = new Map();
+    for (const group of entry.groups.values()) {
+      const matched = changes.filter((u) => matches(u.row, group.where));
+      if (matched.length === 0) continue;
+      let body: Buffer | undefined;
+      for (const sub of group.subs) {
+        if (behind.has(sub.client) || this.backlogged.has(sub)) {
+          const backlog = (sub.backlog ??= new Map());
+          for (const u of matched) backlog.set(u.key, u);
+          this.backlogged.add(sub);
+          continue;
+        }
+        body ??= Buffer.from(`${serializeRows(matched)}}`);
+        sendBytes(sub.client.ws, Buffer.concat([sub.updatePrefix, body]));
+      }
+    }
+  }
+
+  private drainBacklog(sub: Subscription): void {
+    this.backlogged.delete(sub);
+    if (sub.backlog !== undefined) {
+      const rows = [...sub.backlog.values()];
+      sub.backlog = undefined;
+      sendBytes(sub.client.ws, Buffer.concat([sub.updatePrefix, Buffer.from(`${serializeRows(rows)}}`)]));
+    }
+    if (sub.alertBacklog !== undefined) {
+      const alerts = sub.alertBacklog;
+      sub.alertBacklog = undefined;
+      for (const alert of alerts) sendJson(sub.client.ws, { op: 'alert', id: sub.id, alert });
+    }
+  }
+
+  private armFlush(): void {
+    if (this.closed) return;
+    this.flushTimer ??= setTimeout(() => this.flush(), this.flushIntervalMs);
+  }
+
+  private isBehind(client: Client): boolean {
+    return client.ws.bufferedAmount > this.maxBufferedBytes;
+  }
+
+  private heartbeat(): void {
+    for (const client of [...this.clients]) {
+      if (!client.alive) {
+        this.forget(client);
+        client.ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      client.ws.ping();
+    }
+  }
+
+  /** Stops sending to a client and closes it; its socket is destroyed if the peer never answers. */
+  private disconnect(client: Client, code: number, reason: string): void {
+    this.forget(client);
+    client.ws.close(code, reason);
+    setTimeout(() => client.ws.terminate(), CLOSE_GRACE_MS).unref();
+  }
+
+  private forget(client: Client): void {
+    if (!this.clients.delete(client)) return;
+    for (const sub of [...client.subs.values()]) this.removeSubscription(sub);
+    metrics.wsClients.set(this.clients.size);
+  }
+
+  private sendError(client: Client, id: string | undefined, message: string): void {
+    sendJson(client.ws, id === undefined ? { op: 'error', message } : { op: 'error', id, message });
+  }
+}
+
+/** Rows as JSON; a retracted row carries `"_retract": true` next to its group columns. */
+function serializeRows(updates: ViewRowUpdate[]): string {
+  return JSON.stringify(updates.map((u) => (u.retract === true ? { ...u.row, _retract: true } : u.row)), jsonSafe);
+}
+
+function sendJson(ws: WebSocket, msg: unknown): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg, jsonSafe));
+}
+
+function sendBytes(ws: WebSocket, bytes: Buffer): void {
+  // binary: false sends the UTF-8 bytes as a text frame without re-encoding them per client.
+  if (ws.readyState === WebSocket.OPEN) ws.send(bytes, { binary: false });
+}
+
+/** JSON has no bigint; DuckDB-backed snapshots may contain them. */
+function jsonSafe(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? Number(value) : value;
+}
+
+function rawToString(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
+
+/** Validates a subscription's `where` ({column: scalar}); returns the filter or an error message. */
+function parseWhere(raw: unknown): Where | string {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) return '"where" must be an object of column: value';
+  const where: Where = {};
+  for (const [col, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      return `"where.${col}" must be a string, number, boolean or null`;
+    }
+    where[col.toLowerCase()] = v;
+  }
+  return where;
+}
+
+function canonicalWhere(where: Where): string {
+  return JSON.stringify(Object.keys(where).sort().map((k) => [k, where[k]]));
+}
+
+/** Equality per column; "42" matches 42 so that filters typed in a URL or JSON file still work. */
+function matches(row: Record<string, Value>, where: Where): boolean {
+  for (const col in where) {
+    const want = where[col];
+    const got = row[col];
+    if (got === want) continue;
+    if (want === null || got === null || got === undefined || typeof got === 'object') return false;
+    if (String(got) !== String(want)) return false;
+  }
+  return true;
+}
+
+function positive(v: number | undefined, dflt: number, name: string): number {
+  if (v === undefined) return dflt;
+  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`WsHub option ${name} must be a positive number, got ${v}`);
+  return v;
+}

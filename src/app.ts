@@ -1,0 +1,319 @@
+/**
+ * The composition root of `seismo run`: builds every component, owns the start and stop order,
+ * the hot loop over Kafka batches, checkpoints and reloads. The core (lang, window, detect,
+ * alerts, engine) stays pure; all I/O is wired here.
+ */
+import pino from 'pino';
+import type { RunConfig } from './config.js';
+import { SeismoError, describeError } from './errors.js';
+import { loadProgram } from './program.js';
+import type { ProgramPlan, QueryPlan } from './lang/compile.js';
+import { Engine } from './engine/engine.js';
+import { LiveSink, type EventOrigin } from './live-sink.js';
+import { makeDecoder, type Decoder } from './ingest/decode.js';
+import { Deduper, type DeduperState } from './ingest/dedupe.js';
+import { WatermarkTracker, type WatermarkState } from './ingest/watermark.js';
+import { deadLetterMessage } from './ingest/dead-letter.js';
+import { checkBrokers, createKafkaSource, type KafkaSource, type SourceBatch, type TopicPartitionOffset } from './ingest/kafka-source.js';
+import { createKafkaProducer, type KafkaProducer } from './ingest/kafka-producer.js';
+import { openStore, type Store } from './sinks/store.js';
+import { createQueryEngine } from './api/query.js';
+import { WsHub } from './api/ws-hub.js';
+import { startHttpServer } from './api/http.js';
+import { createAlertmanagerSink } from './sinks/alertmanager.js';
+import { metrics, registry } from './metrics.js';
+import { viewColumnSpecs } from './view-schema.js';
+import type { StreamPlan } from './plan.js';
+import type { Row } from './types.js';
+import { asAlertLike } from './live-sink.js';
+
+export type Logger = pino.Logger;
+
+/** A running service. */
+export interface Service {
+  readonly url: string;
+  /** Stops consuming, flushes, writes a last checkpoint, commits and closes everything. */
+  stop(): Promise<void>;
+  /** Reloads the query files (all or nothing). */
+  reload(): Promise<boolean>;
+}
+
+interface StreamRuntime {
+  plan: StreamPlan;
+  decode: Decoder;
+  dedupe: Deduper;
+  watermark: WatermarkTracker;
+}
+
+interface MetaState {
+  positions: TopicPartitionOffset[];
+  dedupe: [string, DeduperState][];
+  watermarks: [string, WatermarkState][];
+}
+
+/** Starts the service; throws SeismoError with a one-line reason on bad configuration. */
+export async function startService(cfg: RunConfig, log: Logger): Promise<Service> {
+  const loaded = loadProgram(cfg.queries);
+  if (!loaded.ok) throw new SeismoError('QUERY_FILE', `${loaded.count} error(s) in the query files:\n${loaded.errors}`);
+  let program = loaded.program;
+  log.info(`loaded ${loaded.summary}`);
+  const conn = { brokers: cfg.brokers, ssl: cfg.ssl, sasl: cfg.sasl, clientId: 'seismo' };
+  await checkBrokers(conn, 10_000);
+
+  const store = await openStore(cfg.db, { log: (l) => log.warn(l) });
+  await ensureViewTables(store, program);
+  const producer = await createKafkaProducer({ ...conn, ensureTopics: outputTopics(cfg, program) });
+  const amSink = cfg.alertmanagerUrl ? createAlertmanagerSink({ url: cfg.alertmanagerUrl }) : null;
+
+  let ready = false;
+  const hub: WsHub = new WsHub({
+    flushIntervalMs: cfg.flushIntervalMs,
+    snapshot: (view): Row[] | undefined =>
+      program.queries.some((q) => q.name === view && q.kind === 'view') ? sink.snapshot(view) : undefined,
+    activeAlerts: () => engine.alerts.active().map(asAlertLike),
+  });
+  const sink: LiveSink = new LiveSink({
+    hub,
+    alertsTopic: cfg.alertsTopic,
+    deadLetterTopic: cfg.deadLetterTopic,
+    now: Date.now,
+    onAlert: (a) => {
+      if (amSink) amSink.send([a]).catch((err: unknown) => log.warn(`alertmanager: ${describeError(err)}`));
+    },
+  });
+  let engine = new Engine(program, sink, { coalesce: true });
+  let streams = buildStreams(program, cfg);
+  const positions = new Map<string, TopicPartitionOffset>();
+
+  // Restore the newest checkpoint: engine state, dedupe, watermarks and the offsets they cover.
+  const cp = await store.readLatestCheckpoint();
+  if (cp) {
+    const chunks = cp.state.split('\n');
+    const meta = JSON.parse(chunks[0] ?? '{}') as MetaState;
+    const { restored, dropped } = engine.restore(chunks.slice(1));
+    for (const [name, st] of meta.dedupe ?? []) {
+      const s = streams.get(name);
+      if (s) s.dedupe = Deduper.fromJSON(st);
+    }
+    for (const [name, st] of meta.watermarks ?? []) {
+      const s = streams.get(name);
+      if (s) s.watermark = WatermarkTracker.fromJSON(st, Date.now(), { idleMs: cfg.idleMs });
+    }
+    for (const p of cp.offsets) positions.set(`${p.topic}:${p.partition}`, { topic: p.topic, partition: p.partition, offset: p.offset });
+    log.info(`restored checkpoint ${cp.id}: ${restored.length} queries${dropped.length ? `, dropped changed: ${dropped.join(', ')}` : ''}`);
+  }
+
+  const byTopic = () => {
+    const m = new Map<string, StreamRuntime[]>();
+    for (const s of streams.values()) m.set(s.plan.topic, [...(m.get(s.plan.topic) ?? []), s]);
+    return m;
+  };
+  let topics = byTopic();
+  const inflight = new Set<Promise<void>>();
+
+  /** Produces what the sink queued (alerts, dead letters, view rows); tracked for checkpoints. */
+  const sendOutbox = () => {
+    for (const [topic, messages] of sink.drainOutbox()) {
+      const p = producer
+        .send(topic, messages)
+        .catch((err: unknown) => log.error(`cannot produce to ${topic}: ${describeError(err)}`))
+        .finally(() => inflight.delete(p));
+      inflight.add(p);
+    }
+  };
+
+  const onBatch = async (batch: SourceBatch) => {
+    const runtimes = topics.get(batch.topic) ?? [];
+    const now = Date.now();
+    for (const m of batch.messages) {
+      for (const s of runtimes) {
+        const r = s.decode(m.value, m.key, Number(m.timestamp));
+        if (!r.ok) {
+          metrics.eventsInvalid.inc({ stream: s.plan.name, reason: r.reason });
+          const dl = deadLetterMessage({ topic: batch.topic, partition: batch.partition, offset: m.offset }, m, r.reason, r.detail);
+          sink.send(cfg.deadLetterTopic, dl);
+          continue;
+        }
+        if (r.eventId !== null && s.dedupe.isDuplicate(r.eventId, r.ts)) {
+          metrics.eventsDeduplicated.inc({ stream: s.plan.name });
+          continue;
+        }
+        metrics.eventsConsumed.inc({ stream: s.plan.name });
+        const origin: EventOrigin = { topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value };
+        engine.process(s.plan.name, r.row, r.ts, origin);
+        s.watermark.observe(batch.partition, r.ts, now);
+      }
+    }
+    for (const s of runtimes) engine.advance(s.plan.name, s.watermark.current());
+    const last = batch.messages[batch.messages.length - 1];
+    if (last) {
+      const next = (BigInt(last.offset) + 1n).toString();
+      positions.set(`${batch.topic}:${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: next });
+      metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - BigInt(next)));
+    }
+    sendOutbox();
+  };
+
+  const source: KafkaSource = createKafkaSource({
+    ...conn,
+    groupId: cfg.group,
+    topics: [...topics.keys()],
+    fromBeginning: cfg.from === 'earliest',
+    logger: { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) },
+    onBatch,
+    onAssign: async (assigned) => {
+      const seek = new Map<`${string}:${number}`, string>();
+      for (const a of assigned) {
+        for (const p of a.partitions) {
+          const pos = positions.get(`${a.topic}:${p}`);
+          if (pos) seek.set(`${a.topic}:${p}`, pos.offset);
+        }
+        for (const s of topics.get(a.topic) ?? []) s.watermark.assign(a.partitions, Date.now());
+      }
+      return seek;
+    },
+  });
+
+  let checkpointing: Promise<void> | null = null;
+  const checkpoint = async (): Promise<void> => {
+    if (checkpointing) return checkpointing;
+    checkpointing = (async () => {
+      const started = performance.now();
+      const meta: MetaState = {
+        positions: [...positions.values()],
+        dedupe: [...streams].map(([n, s]) => [n, s.dedupe.toJSON()]),
+        watermarks: [...streams].map(([n, s]) => [n, s.watermark.toJSON()]),
+      };
+      const state = [JSON.stringify(meta), ...engine.snapshot()].join('\n');
+      const { viewRows, alerts } = sink.drainForCheckpoint();
+      const offsets = [...positions.values()];
+      metrics.checkpointPause.set((performance.now() - started) / 1000);
+      sendOutbox();
+      // Alerts and dead letters are on Kafka before the offsets that caused them are committed.
+      await Promise.all([...inflight]);
+      await store.commitCheckpoint({ viewRows, alerts, state, offsets });
+      if (offsets.length) await source.commit(offsets).catch((err: unknown) => log.warn(`offset commit failed: ${describeError(err)}`));
+      metrics.checkpointDuration.observe((performance.now() - started) / 1000);
+      metrics.lastCheckpoint.set(Date.now() / 1000);
+    })().finally(() => (checkpointing = null));
+    return checkpointing;
+  };
+
+  const queryEngine = await createQueryEngine(store);
+  const http = await startHttpServer(
+    {
+      hub,
+      token: cfg.token ?? undefined,
+      views: () => program.queries.filter((q) => q.kind === 'view').map(describeView),
+      rules: () => program.queries.map((q) => ({ name: q.name, kind: q.kind, sql: q.text, ...(sink.health.get(q.name) ?? { healthy: true, lastError: null, errors: 0 }) })),
+      alerts: () => engine.alerts.active(),
+      query: (sql) => queryEngine.run(sql),
+      metricsText: () => registry.metrics(),
+      health: () => ({ live: true, ready: ready && source.status().state === 'connected', details: { kafka: source.status() } }),
+      dashboardsDir: cfg.dashboardsDir,
+    },
+    { port: cfg.port, host: cfg.host },
+  );
+
+  await source.start();
+  ready = true;
+  log.info(`consuming ${[...topics.keys()].join(', ')} as group ${cfg.group}; dashboard at ${http.url}/`);
+
+  const timers = [
+    setInterval(() => {
+      engine.flush();
+      sendOutbox();
+    }, cfg.flushIntervalMs),
+    setInterval(() => {
+      const now = Date.now();
+      for (const s of streams.values()) {
+        engine.advance(s.plan.name, s.watermark.tick(now));
+        metrics.watermark.set({ stream: s.plan.name }, Math.max(0, s.watermark.current() / 1000));
+      }
+      for (const op of engine.ops.values()) {
+        if ('groups' in op) metrics.openGroups.set({ view: op.plan.name }, (op.groups as Map<string, unknown>).size);
+      }
+    }, 1000),
+    setInterval(() => {
+      checkpoint().catch((err: unknown) => log.error(`checkpoint failed: ${describeError(err)}`));
+    }, cfg.checkpointIntervalMs),
+  ];
+
+  const reload = async (): Promise<boolean> => {
+    const next = loadProgram(cfg.queries);
+    if (!next.ok) {
+      log.error(`reload refused, keeping the running queries:\n${next.errors}`);
+      return false;
+    }
+    const newTopics = new Set(next.program.streams.map((s) => s.topic));
+    if ([...newTopics].some((t) => !topics.has(t))) {
+      log.error('reload refused: new source topics need a restart of seismo run');
+      return false;
+    }
+    await ensureViewTables(store, next.program);
+    const replacement = new Engine(next.program, sink, { coalesce: true });
+    const { restored } = replacement.restore(engine.snapshot());
+    program = next.program;
+    engine = replacement;
+    streams = mergeStreams(streams, buildStreams(program, cfg));
+    topics = byTopic();
+    log.info(`reloaded ${next.summary}; kept the state of ${restored.length} unchanged queries`);
+    return true;
+  };
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      for (const t of timers) clearInterval(t);
+      await source.stop().catch((err: unknown) => log.warn(`consumer stop: ${describeError(err)}`));
+      engine.flush();
+      await checkpoint().catch((err: unknown) => log.error(`final checkpoint failed: ${describeError(err)}`));
+      await http.close().catch(() => undefined);
+      await producer.disconnect().catch(() => undefined);
+      await queryEngine.close().catch(() => undefined);
+      await store.close().catch(() => undefined);
+    })());
+
+  return { url: http.url, stop, reload };
+}
+
+function buildStreams(program: ProgramPlan, cfg: RunConfig): Map<string, StreamRuntime> {
+  const m = new Map<string, StreamRuntime>();
+  for (const plan of program.streams) {
+    m.set(plan.name, { plan, decode: makeDecoder(plan), dedupe: new Deduper(), watermark: new WatermarkTracker({ idleMs: cfg.idleMs }) });
+  }
+  return m;
+}
+
+/** Keeps the dedupe and watermark state of streams that survive a reload. */
+function mergeStreams(old: Map<string, StreamRuntime>, fresh: Map<string, StreamRuntime>): Map<string, StreamRuntime> {
+  for (const [name, s] of fresh) {
+    const prev = old.get(name);
+    if (prev && prev.plan.topic === s.plan.topic) {
+      s.dedupe = prev.dedupe;
+      s.watermark = prev.watermark;
+    }
+  }
+  return fresh;
+}
+
+function outputTopics(cfg: RunConfig, program: ProgramPlan): string[] {
+  const t = new Set([cfg.alertsTopic, cfg.deadLetterTopic]);
+  for (const q of program.queries) if (typeof q.options.kafka_topic === 'string') t.add(q.options.kafka_topic);
+  return [...t];
+}
+
+async function ensureViewTables(store: Store, program: ProgramPlan): Promise<void> {
+  for (const q of program.queries) if (q.kind === 'view') await store.ensureViewTable(q.name, viewColumnSpecs(q));
+}
+
+function describeView(q: QueryPlan) {
+  const w = q.window;
+  return {
+    name: q.name,
+    columns: viewColumnSpecs(q).map((c) => ({ name: c.name, type: c.type })),
+    window: w ? { type: w.type, ...(w.type === 'SESSION' ? { gapMs: w.gapMs } : { sizeMs: w.sizeMs, advanceMs: w.advanceMs }), graceMs: w.graceMs } : null,
+    groupBy: [...q.keyNames],
+    emit: q.emit,
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * `npm start`: the demo. Starts (or reuses) the local Kafka, creates the topics, backfills twenty
+ * minutes of history so baselines are warm, then produces live synthetic traffic with incidents
+ * and runs the engine on queries/. Ctrl-C stops everything it started.
+ */
+import pino from 'pino';
+import { startBroker, stopBroker } from '../devkafka/broker.js';
+import { createKafkaProducer } from '../ingest/kafka-producer.js';
+import { ensureTopics } from '../ingest/kafka-source.js';
+import { runConfig } from '../config.js';
+import { startService } from '../app.js';
+import { describeError } from '../errors.js';
+import { prng, tick, INCIDENTS } from './traffic.js';
+
+const PER_SECOND = Number(process.env.SEISMO_DEMO_RATE ?? 20);
+const BACKFILL_MS = 20 * 60_000;
+const TICK_MS = 250;
+
+async function main(): Promise<void> {
+  const log = pino({ level: process.env.SEISMO_LOG_LEVEL ?? 'info', base: undefined }, pino.destination(2));
+  process.stderr.write('seismo demo: starting the local Kafka broker (first run downloads it, about a minute)...\n');
+  const broker = await startBroker({});
+  const brokers = [broker.bootstrap];
+  await ensureTopics({ brokers }, [
+    { topic: 'telemetry.metrics', numPartitions: 3 },
+    { topic: 'telemetry.logs', numPartitions: 3 },
+  ]);
+  const producer = await createKafkaProducer({ brokers });
+  const rnd = prng(42);
+  const seq = { n: 0 };
+  const start = Date.now();
+  const send = async (t: number, tickMs: number) => {
+    const ev = tick(t, tickMs, start, PER_SECOND, rnd, seq);
+    const key = (e: object) => String((e as { source: string }).source);
+    await producer.send('telemetry.metrics', ev.metrics.map((e) => ({ key: key(e), value: JSON.stringify(e) })));
+    await producer.send('telemetry.logs', ev.logs.map((e) => ({ key: key(e), value: JSON.stringify(e) })));
+  };
+  // History first (in 10-second steps) so the engine starts with warm baselines.
+  for (let t = start - BACKFILL_MS + 10_000; t <= start; t += 10_000) await send(t, 10_000);
+
+  const cfg = runConfig({ brokers: broker.bootstrap, group: `seismo-demo-${start}`, port: process.env.SEISMO_PORT ?? '8080' });
+  const service = await startService(cfg, log);
+  process.stdout.write(`\nseismo demo is running. Dashboard: ${service.url}/\n`);
+  process.stdout.write(`Incidents every 6 minutes: ${INCIDENTS.map((i) => `${i.kind} in ${i.service} at +${i.from / 1000}s`).join(', ')}\n`);
+  process.stdout.write('Press Ctrl-C to stop.\n');
+
+  const timer = setInterval(() => {
+    send(Date.now(), TICK_MS).catch((err: unknown) => log.warn(`demo producer: ${describeError(err)}`));
+  }, TICK_MS);
+
+  const stop = async () => {
+    clearInterval(timer);
+    process.stderr.write('\nseismo demo: stopping...\n');
+    await service.stop().catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
+    if (!broker.reused) await stopBroker({}).catch(() => undefined);
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`seismo demo: ${describeError(err)}\n`);
+  process.exit(1);
+});

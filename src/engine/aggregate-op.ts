@@ -1,0 +1,428 @@
+/**
+ * A query with aggregates: events are added to the partial state of their pane (time windows),
+ * session, or group (no window); windows close when the watermark passes their end plus grace.
+ * Semantics follow Kafka Streams / ksqlDB (see docs/semantics.md).
+ */
+import type { QueryPlan } from '../lang/compile.js';
+import { emptyEnv, type Env } from '../lang/expr.js';
+import { MinHeap } from '../window/heap.js';
+import {
+  paneStart,
+  slidingWindowFor,
+  windowStartsFor,
+  type SessionWindowDef,
+  type TimeWindowDef,
+} from '../window/assign.js';
+import type { EngineSink } from './sink.js';
+import {
+  addToStates,
+  cloneStates,
+  evalBaselines,
+  initStates,
+  keyRow,
+  keyString,
+  mergeStates,
+  newGroup,
+  project,
+  results,
+  type Group,
+  type Session,
+} from './group.js';
+import type { AlertHook } from './alert-hook.js';
+import type { Row, Value, WindowBounds } from '../types.js';
+import type { QueryOp } from './query-op.js';
+
+interface SessionRef {
+  group: Group;
+  session: Session;
+  closeAt: number;
+}
+
+/** How long a group that stopped sending is still evaluated as absent by windowed alerts. */
+const DEFAULT_FORGET_AFTER_MS = 3_600_000;
+
+export class AggregateOp implements QueryOp {
+  readonly groups = new Map<string, Group>();
+  watermark = -Infinity;
+  downstream: QueryOp[] = [];
+  private readonly env: Env = emptyEnv();
+  private readonly aggOut: Value[] = [];
+  /** Time windows: closeAt -> window start (sliding: pane start). Sessions: SessionRef. */
+  private readonly closing = new MinHeap<number | SessionRef>();
+  /** Time windows: window start (sliding: pane start) -> groups with data in it. */
+  private readonly index = new Map<number, Set<Group>>();
+  private readonly dirty = new Map<string, { group: Group; start: number; session: Session | null }>();
+  private absenceCursor: number | null = null;
+
+  constructor(
+    readonly plan: QueryPlan,
+    private readonly sink: EngineSink,
+    private readonly opts: { coalesce: boolean; nextSeq: () => number; alert: AlertHook | null },
+  ) {}
+
+  /** The event-time horizon below which this query emits nothing new (for downstream queries). */
+  outputWatermark(): number {
+    const w = this.plan.window;
+    return w ? this.watermark - w.graceMs : this.watermark;
+  }
+
+  onRow(row: Row, ts: number, _upstreamKey: string | null, origin: unknown): void {
+    const plan = this.plan;
+    const env = this.env;
+    env.row = row;
+    if (plan.where && plan.where(env) !== true) return;
+    const keys: Value[] = [];
+    for (const k of plan.keys) {
+      const v = k(env);
+      if (v === null) return this.sink.rejected(plan, 'null_key');
+      keys.push(v);
+    }
+    const keyStr = keyString(keys);
+    let group = this.groups.get(keyStr);
+    if (!group) {
+      if (this.groups.size >= plan.maxGroups) return this.sink.rejected(plan, 'max_groups');
+      group = newGroup(keyStr, keys, ts);
+      if (plan.kind === 'alert' && plan.window) group.closedWithData = new Set();
+      this.groups.set(keyStr, group);
+    }
+    const w = plan.window;
+    if (!w) {
+      let states = group.panes.get(0);
+      if (!states) group.panes.set(0, (states = initStates(plan)));
+      addToStates(plan, states, env, this.opts.nextSeq());
+      group.lastSeen = Math.max(group.lastSeen, ts);
+      this.changed(group, 0, null);
+      return;
+    }
+    if (w.type === 'SESSION') return this.addToSession(group, w, ts, origin);
+    if (w.type === 'SLIDING') {
+      const p = paneStart(ts, w.paneMs);
+      if (p + w.paneMs + w.graceMs <= this.watermark) return this.sink.late(plan, origin);
+      this.addToPane(group, p, ts);
+      this.indexWindow(p, p + w.paneMs + w.graceMs, group);
+      this.changed(group, p, null);
+      return;
+    }
+    const starts = windowStartsFor(ts, w);
+    const open = starts.filter((s) => s + w.sizeMs + w.graceMs > this.watermark);
+    if (open.length === 0) return this.sink.late(plan, origin);
+    this.addToPane(group, paneStart(ts, w.paneMs), ts);
+    for (const s of open) {
+      this.indexWindow(s, s + w.sizeMs + w.graceMs, group);
+      this.changed(group, s, null);
+    }
+  }
+
+  private addToPane(group: Group, p: number, ts: number): void {
+    let states = group.panes.get(p);
+    if (!states) group.panes.set(p, (states = initStates(this.plan)));
+    addToStates(this.plan, states, this.env, this.opts.nextSeq());
+    if (ts > group.lastSeen) group.lastSeen = ts;
+  }
+
+  private indexWindow(start: number, closeAt: number, group: Group): void {
+    let set = this.index.get(start);
+    if (!set) {
+      this.index.set(start, (set = new Set()));
+      this.closing.push(closeAt, start);
+    }
+    set.add(group);
+  }
+
+  /** Session windows: merge every session within the gap of ts; retract the absorbed ones. */
+  private addToSession(group: Group, w: SessionWindowDef, ts: number, origin: unknown): void {
+    const plan = this.plan;
+    const merged: Session[] = [];
+    const kept: Session[] = [];
+    let start = ts;
+    let end = ts;
+    for (const s of group.sessions) {
+      if (s.end >= ts - w.gapMs && s.start <= ts + w.gapMs) {
+        merged.push(s);
+        if (s.start < start) start = s.start;
+        if (s.end > end) end = s.end;
+      } else kept.push(s);
+    }
+    if (end + w.gapMs + w.graceMs < this.watermark) return this.sink.late(plan, origin);
+    const states = initStates(plan);
+    for (const s of merged) {
+      mergeStates(plan, states, s.states);
+      s.closed = true; // absorbed: its heap entry is now stale
+      this.dirty.delete(group.keyStr + '\u0000' + s.start);
+      if (s.shown) this.sink.retract(plan, { start: s.start, end: s.end }, keyRow(plan, group.keys), group.keyStr);
+    }
+    addToStates(plan, states, this.env, this.opts.nextSeq());
+    const session: Session = { start, end, states, shown: false, closed: false };
+    kept.push(session);
+    kept.sort((a, b) => a.start - b.start);
+    group.sessions = kept;
+    if (ts > group.lastSeen) group.lastSeen = ts;
+    const closeAt = end + w.gapMs + w.graceMs;
+    this.closing.push(closeAt, { group, session, closeAt });
+    this.changed(group, start, session);
+  }
+
+  private changed(group: Group, start: number, session: Session | null): void {
+    if (this.plan.emit !== 'CHANGES' && this.plan.window) return;
+    if (this.plan.kind === 'alert' && this.plan.window) return;
+    if (this.opts.coalesce) this.dirty.set(group.keyStr + '\u0000' + start, { group, start, session });
+    else this.emitChange(group, start, session);
+  }
+
+  /** Emits pending coalesced changes (live mode; called every flush interval). */
+  flush(): void {
+    if (this.dirty.size === 0) return;
+    const pending = [...this.dirty.values()];
+    this.dirty.clear();
+    for (const d of pending) this.emitChange(d.group, d.start, d.session);
+  }
+
+  private emitChange(group: Group, start: number, session: Session | null): void {
+    const computed = this.compute(group, start, session, false);
+    if (!computed) return;
+    const { window, row, pass } = computed;
+    const plan = this.plan;
+    if (!plan.window) {
+      if (plan.kind === 'alert') return this.evaluateAlert(group, row, pass, group.lastSeen, null);
+      if (pass) this.sink.row(plan, null, row, group.keyStr, { visible: true, closed: true });
+      else this.retractIfShown(group, start, null);
+      if (pass) (group.shown ??= new Set()).add(start);
+      for (const d of this.downstream) if (pass) d.onRow(row, group.lastSeen, group.keyStr, null);
+      return;
+    }
+    if (session) {
+      if (pass) {
+        session.shown = true;
+        this.sink.row(plan, window, row, group.keyStr, { visible: true, closed: false });
+      }
+      return;
+    }
+    if (pass) {
+      (group.shown ??= new Set()).add(start);
+      this.sink.row(plan, window, row, group.keyStr, { visible: true, closed: false });
+    } else this.retractIfShown(group, start, window);
+  }
+
+  private retractIfShown(group: Group, start: number, window: WindowBounds | null): void {
+    if (group.shown?.delete(start)) this.sink.retract(this.plan, window, keyRow(this.plan, group.keys), group.keyStr);
+  }
+
+  /**
+   * Computes the row of a group's window. `final` feeds baselines (a closed window); otherwise they
+   * are peeked. Returns null when the window has no data.
+   */
+  private compute(
+    group: Group,
+    start: number,
+    session: Session | null,
+    final: boolean,
+  ): { window: WindowBounds | null; row: Row; pass: boolean } | null {
+    const plan = this.plan;
+    const w = plan.window;
+    let states: unknown[] | undefined;
+    let window: WindowBounds | null = null;
+    if (!w) states = group.panes.get(0);
+    else if (session) {
+      states = session.states;
+      window = { start: session.start, end: session.end };
+    } else if (w.type === 'SESSION') return null;
+    else {
+      const bounds = w.type === 'SLIDING' ? slidingWindowFor(start, w) : { start, end: start + w.sizeMs };
+      window = bounds;
+      states = this.windowStates(group, bounds, w);
+    }
+    if (!states) return null;
+    return this.finish(group, states, window, final);
+  }
+
+  private finish(group: Group, states: unknown[], window: WindowBounds | null, final: boolean) {
+    const plan = this.plan;
+    const env = this.env;
+    env.keys = group.keys;
+    env.aggs = results(plan, states, this.aggOut);
+    env.wstart = window ? window.start : null;
+    env.wend = window ? window.end : null;
+    evalBaselines(plan, group, env, window ? window.start : group.lastSeen, final || !plan.window);
+    const row = project(plan, env);
+    const pass = plan.having ? plan.having(env) === true : true;
+    return { window, row, pass };
+  }
+
+  /** Merges the panes of one time window; undefined when the group has none in it. */
+  private windowStates(group: Group, bounds: WindowBounds, w: TimeWindowDef): unknown[] | undefined {
+    if (w.paneMs === w.sizeMs) return group.panes.get(bounds.start);
+    let acc: unknown[] | undefined;
+    for (let p = Math.max(0, bounds.start); p < bounds.end; p += w.paneMs) {
+      const states = group.panes.get(p);
+      if (!states) continue;
+      if (!acc) acc = cloneStates(this.plan, states);
+      else mergeStates(this.plan, acc, states);
+    }
+    return acc;
+  }
+
+  /** Moves event time forward: closes every window whose end plus grace the watermark reached. */
+  advanceTo(watermark: number): void {
+    if (watermark <= this.watermark) return;
+    this.watermark = watermark;
+    const w = this.plan.window;
+    if (!w) return;
+    const closedStarts: number[] = [];
+    while (this.closing.peekPriority() <= watermark) {
+      const item = this.closing.pop()!;
+      if (typeof item === 'number') {
+        this.closeTimeWindow(item, w as TimeWindowDef);
+        closedStarts.push(item);
+      } else if (!item.session.closed && item.closeAt === item.session.end + (w as SessionWindowDef).gapMs + w.graceMs) {
+        this.closeSession(item.group, item.session);
+      }
+    }
+    if (this.plan.kind === 'alert' && w.type !== 'SESSION') this.evaluateAbsence(w, watermark);
+  }
+
+  private closeTimeWindow(start: number, w: TimeWindowDef): void {
+    const groups = this.index.get(start);
+    this.index.delete(start);
+    if (!groups) return;
+    for (const group of groups) {
+      const key = group.keyStr + '\u0000' + start;
+      const pending = this.dirty.get(key);
+      if (pending) {
+        this.dirty.delete(key);
+        this.emitChange(group, start, null);
+      }
+      const computed = this.compute(group, start, null, true);
+      if (computed) this.emitClosed(group, computed.window, computed.row, computed.pass, start);
+      group.shown?.delete(start);
+      // Panes whose last window this was can no longer change anything: evict them.
+      const evictBefore = w.type === 'SLIDING' ? start - w.sizeMs + 2 * w.paneMs : start + w.advanceMs;
+      for (const p of group.panes.keys()) if (p < evictBefore) group.panes.delete(p);
+      if (group.closedWithData) group.closedWithData.add(start);
+      this.maybeForget(group);
+    }
+  }
+
+  private closeSession(group: Group, session: Session): void {
+    session.closed = true;
+    const key = group.keyStr + '\u0000' + session.start;
+    if (this.dirty.delete(key)) this.emitChange(group, session.start, session);
+    const { window, row, pass } = this.finish(group, session.states, { start: session.start, end: session.end }, true);
+    group.sessions = group.sessions.filter((s) => s !== session);
+    this.emitClosed(group, window, row, pass, session.start);
+    this.maybeForget(group);
+  }
+
+  private emitClosed(group: Group, window: WindowBounds | null, row: Row, pass: boolean, start: number): void {
+    const plan = this.plan;
+    if (plan.kind === 'alert') {
+      this.evaluateAlert(group, row, pass, window ? window.end : group.lastSeen, window);
+      return;
+    }
+    if (!pass) return;
+    this.sink.row(plan, window, row, group.keyStr, { visible: plan.emit === 'FINAL', closed: true });
+    if (this.downstream.length) {
+      const out: Row = { ...row, windowstart: window?.start ?? null, windowend: window?.end ?? null };
+      for (const d of this.downstream) d.onRow(out, window ? window.end : start, group.keyStr, null);
+    }
+  }
+
+  private evaluateAlert(group: Group, row: Row, matched: boolean, at: number, window: WindowBounds | null): void {
+    this.opts.alert?.evaluate(this.plan, keyRow(this.plan, group.keys), row, matched, at, window);
+  }
+
+  /**
+   * Windowed alerts see absence: a known group with no data in a closed window is evaluated on an
+   * empty window (COUNT(*) = 0, other aggregates NULL), so `HAVING COUNT(*) = 0` fires for a
+   * source that went silent and other conditions resolve.
+   */
+  private evaluateAbsence(w: TimeWindowDef, watermark: number): void {
+    const limit = watermark - w.sizeMs - w.graceMs; // windows starting at or before this are closed
+    if (this.absenceCursor === null) {
+      if (this.groups.size === 0) return;
+      let first = Infinity;
+      for (const g of this.groups.values()) first = Math.min(first, g.firstSeen);
+      const aligned = first - (((first % w.advanceMs) + w.advanceMs) % w.advanceMs);
+      this.absenceCursor = Math.max(0, aligned - w.sizeMs + w.advanceMs);
+    }
+    const forget = typeof this.plan.options.forget_after === 'number' ? this.plan.options.forget_after : DEFAULT_FORGET_AFTER_MS;
+    const empty = initStates(this.plan);
+    for (let n = 0; this.absenceCursor <= limit && n < 10_000; n++, this.absenceCursor += w.advanceMs) {
+      const s = this.absenceCursor;
+      for (const g of this.groups.values()) {
+        if (g.firstSeen >= s + w.sizeMs || g.lastSeen < s - forget) continue;
+        if (g.closedWithData?.delete(s)) continue;
+        const { row, pass } = this.finish(g, empty, { start: s, end: s + w.sizeMs }, true);
+        this.evaluateAlert(g, row, pass, s + w.sizeMs, { start: s, end: s + w.sizeMs });
+      }
+    }
+    for (const [k, g] of this.groups) if (g.lastSeen < limit - forget && g.panes.size === 0) this.groups.delete(k);
+  }
+
+  /** JSON-serialisable state (checkpoints). Pending coalesced changes must be flushed first. */
+  snapshot(): unknown {
+    const plan = this.plan;
+    const ser = (states: unknown[]) => plan.aggregates.map((a, i) => a.aggregator.toJSON(states[i]));
+    const groups = [...this.groups.values()].map((g) => ({
+      k: g.keyStr,
+      keys: g.keys,
+      panes: [...g.panes].map(([p, st]) => [p, ser(st)]),
+      sessions: g.sessions.map((s) => ({ start: s.start, end: s.end, states: ser(s.states), shown: s.shown })),
+      shown: g.shown ? [...g.shown] : null,
+      det: g.detectors ? g.detectors.map((d) => d.toJSON()) : null,
+      cw: g.closedWithData ? [...g.closedWithData] : null,
+      f: g.firstSeen,
+      l: g.lastSeen,
+    }));
+    return { watermark: Number.isFinite(this.watermark) ? this.watermark : null, absenceCursor: this.absenceCursor, groups };
+  }
+
+  /** Restores a snapshot() into this (fresh) operator and rebuilds the window index. */
+  restore(json: unknown): void {
+    const plan = this.plan;
+    const s = json as {
+      watermark: number | null;
+      absenceCursor: number | null;
+      groups: {
+        k: string; keys: Value[]; panes: [number, unknown[]][];
+        sessions: { start: number; end: number; states: unknown[]; shown: boolean }[];
+        shown: number[] | null; det: unknown[] | null; cw: number[] | null; f: number; l: number;
+      }[];
+    };
+    const de = (states: unknown[]) => plan.aggregates.map((a, i) => a.aggregator.fromJSON(states[i]));
+    this.watermark = s.watermark === null ? -Infinity : s.watermark;
+    this.absenceCursor = s.absenceCursor;
+    const w = plan.window;
+    for (const g of s.groups) {
+      const group = newGroup(g.k, g.keys, g.f);
+      group.lastSeen = g.l;
+      group.shown = g.shown ? new Set(g.shown) : null;
+      group.closedWithData = g.cw ? new Set(g.cw) : null;
+      group.detectors = g.det ? g.det.map((d, i) => plan.baselines[i]!.factory.restore(d)) : null;
+      for (const [p, st] of g.panes) group.panes.set(p, de(st));
+      this.groups.set(g.k, group);
+      for (const ss of g.sessions) {
+        const session: Session = { start: ss.start, end: ss.end, states: de(ss.states), shown: ss.shown, closed: false };
+        group.sessions.push(session);
+        if (w?.type === 'SESSION') {
+          const closeAt = ss.end + w.gapMs + w.graceMs;
+          this.closing.push(closeAt, { group, session, closeAt });
+        }
+      }
+      if (!w || w.type === 'SESSION') continue;
+      for (const p of group.panes.keys()) {
+        if (w.type === 'SLIDING') {
+          this.indexWindow(p, p + w.paneMs + w.graceMs, group);
+          continue;
+        }
+        for (const start of windowStartsFor(p, w)) {
+          if (start + w.sizeMs + w.graceMs > this.watermark) this.indexWindow(start, start + w.sizeMs + w.graceMs, group);
+        }
+      }
+    }
+  }
+
+  private maybeForget(group: Group): void {
+    if (this.plan.kind === 'alert') return; // alerts remember groups for absence
+    if (group.panes.size === 0 && group.sessions.length === 0 && !group.detectors) this.groups.delete(group.keyStr);
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The streaming engine: routes each stream's rows to the queries reading it, moves watermarks
+ * down the chain of views, and owns the per-query operators. The same code runs in replay and in
+ * the live service; only the watermark source and the coalescing of EMIT CHANGES differ.
+ */
+import type { ProgramPlan, QueryPlan } from '../lang/compile.js';
+import type { StreamPlan } from '../plan.js';
+import type { Row } from '../types.js';
+import { AggregateOp } from './aggregate-op.js';
+import { AlertHook } from './alert-hook.js';
+import { RowOp } from './row-op.js';
+import type { QueryOp } from './query-op.js';
+import type { EngineSink } from './sink.js';
+
+export interface EngineOptions {
+  /** Live mode: EMIT CHANGES rows are coalesced per group and window until flush(). */
+  readonly coalesce: boolean;
+}
+
+export class Engine {
+  readonly ops = new Map<string, QueryOp>();
+  readonly streams = new Map<string, StreamPlan>();
+  readonly alerts: AlertHook;
+  /** Queries reading each stream directly. */
+  private readonly roots = new Map<string, QueryOp[]>();
+  private readonly watermarks = new Map<string, number>();
+  private seq = 0;
+
+  constructor(
+    readonly program: ProgramPlan,
+    sink: EngineSink,
+    opts: EngineOptions,
+  ) {
+    this.alerts = new AlertHook(sink);
+    for (const s of program.streams) {
+      this.streams.set(s.name, s);
+      this.roots.set(s.name, []);
+    }
+    const nextSeq = () => ++this.seq;
+    for (const plan of program.queries) {
+      const alert = plan.kind === 'alert' ? this.alerts : null;
+      const op: QueryOp = plan.aggregated
+        ? new AggregateOp(plan, sink, { coalesce: opts.coalesce, nextSeq, alert })
+        : new RowOp(plan, sink, alert);
+      this.ops.set(plan.name, op);
+      if (plan.source.kind === 'stream') this.roots.get(plan.source.name)?.push(op);
+      else this.ops.get(plan.source.name)?.downstream.push(op);
+    }
+  }
+
+  /** The stream a query reads from, following views up to their source stream. */
+  rootStream(plan: QueryPlan): string {
+    let p: QueryPlan | undefined = plan;
+    while (p && p.source.kind === 'view') p = this.ops.get(p.source.name)?.plan;
+    return p?.source.name ?? plan.source.name;
+  }
+
+  /** One decoded event of a stream. Call advance() for its watermark separately. */
+  process(stream: string, row: Row, ts: number, origin: unknown = null): void {
+    const ops = this.roots.get(stream);
+    if (!ops) return;
+    for (let i = 0; i < ops.length; i++) ops[i]!.onRow(row, ts, null, origin);
+  }
+
+  /** Moves a stream's watermark; closes windows down the chain of views reading it. */
+  advance(stream: string, watermark: number): void {
+    const prev = this.watermarks.get(stream) ?? -Infinity;
+    if (watermark <= prev) return;
+    this.watermarks.set(stream, watermark);
+    for (const op of this.roots.get(stream) ?? []) propagate(op, watermark);
+  }
+
+  watermark(stream: string): number {
+    return this.watermarks.get(stream) ?? -Infinity;
+  }
+
+  /** Emits coalesced EMIT CHANGES rows of every query. */
+  flush(): void {
+    for (const op of this.ops.values()) op.flush();
+  }
+
+  /**
+   * The engine's whole state as JSON chunks (one per query, plus alerts and watermarks), keyed by
+   * query name and definition text so a reload or restart restores only unchanged queries.
+   */
+  snapshot(): string[] {
+    this.flush();
+    const chunks: string[] = [];
+    chunks.push(JSON.stringify({ kind: 'engine', seq: this.seq, watermarks: [...this.watermarks] }));
+    for (const op of this.ops.values()) {
+      chunks.push(JSON.stringify({ kind: 'query', name: op.plan.name, text: op.plan.text, state: op.snapshot() }));
+    }
+    for (const [name, tracker] of this.alerts.trackers) {
+      const text = this.ops.get(name)?.plan.text ?? '';
+      chunks.push(JSON.stringify({ kind: 'alerts', name, text, state: tracker.toJSON() }));
+    }
+    return chunks;
+  }
+
+  /** Restores snapshot() chunks; state of queries whose definition changed is dropped. */
+  restore(chunks: readonly string[]): { restored: string[]; dropped: string[] } {
+    const restored: string[] = [];
+    const dropped: string[] = [];
+    for (const chunk of chunks) {
+      const c = JSON.parse(chunk) as { kind: string; name?: string; text?: string; state?: unknown; seq?: number; watermarks?: [string, number][] };
+      if (c.kind === 'engine') {
+        this.seq = c.seq ?? 0;
+        for (const [s, w] of c.watermarks ?? []) if (this.streams.has(s)) this.watermarks.set(s, w);
+        continue;
+      }
+      const op = this.ops.get(c.name ?? '');
+      if (!op || op.plan.text !== c.text) {
+        dropped.push(c.name ?? '?');
+        continue;
+      }
+      if (c.kind === 'query') {
+        op.restore(c.state);
+        restored.push(op.plan.name);
+      } else if (c.kind === 'alerts') {
+        this.alerts.restore(op.plan, c.state);
+      }
+    }
+    return { restored, dropped };
+  }
+}
+
+function propagate(op: QueryOp, watermark: number): void {
+  op.advanceTo(watermark);
+  const out = op.outputWatermark();
+  for (const d of op.downstream) propagate(d, out);
+}

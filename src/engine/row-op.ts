@@ -1,0 +1,106 @@
+/**
+ * A query without aggregates: one output row per input row (WHERE, then baselines per PARTITION BY
+ * key — or per source-view group — then SELECT and HAVING). No lateness applies.
+ */
+import type { QueryPlan } from '../lang/compile.js';
+import { emptyEnv } from '../lang/expr.js';
+import type { Detector } from '../detect/index.js';
+import type { EngineSink } from './sink.js';
+import { evalBaselines, keyString, project } from './group.js';
+import type { AlertHook } from './alert-hook.js';
+import type { QueryOp } from './query-op.js';
+import type { Row, Value } from '../types.js';
+
+interface RowGroup {
+  detectors: Detector[] | null;
+  labels: Row;
+  lastAt: number;
+  matched: boolean;
+}
+
+export class RowOp implements QueryOp {
+  downstream: QueryOp[] = [];
+  readonly groups = new Map<string, RowGroup>();
+  watermark = -Infinity;
+  private readonly env = emptyEnv();
+
+  constructor(
+    readonly plan: QueryPlan,
+    private readonly sink: EngineSink,
+    private readonly alert: AlertHook | null,
+  ) {}
+
+  outputWatermark(): number {
+    return this.watermark;
+  }
+
+  onRow(row: Row, ts: number, upstreamKey: string | null): void {
+    const plan = this.plan;
+    const env = this.env;
+    env.row = row;
+    const fromView = plan.source.kind === 'view';
+    env.wstart = fromView ? ((row.windowstart as number | null) ?? null) : null;
+    env.wend = fromView ? ((row.windowend as number | null) ?? null) : null;
+    const passWhere = !plan.where || plan.where(env) === true;
+    if (!passWhere && !(fromView && plan.kind === 'alert')) return;
+
+    let key: string;
+    const labels: Row = {};
+    if (plan.keys.length > 0) {
+      const keys: Value[] = plan.keys.map((k) => k(env));
+      plan.keyNames.forEach((n, i) => (labels[n] = keys[i] ?? null));
+      key = keyString(keys);
+    } else {
+      key = upstreamKey ?? '';
+      for (const n of plan.sourceKeyNames) labels[n] = row[n] ?? null;
+    }
+    let group = this.groups.get(key);
+    if (!group) this.groups.set(key, (group = { detectors: null, labels, lastAt: ts, matched: false }));
+    group.lastAt = Math.max(group.lastAt, ts);
+
+    if (!passWhere) {
+      // A row of the source view that fails WHERE is an evaluation that did not match.
+      this.alert?.evaluate(plan, group.labels, {}, false, ts, null);
+      return;
+    }
+    evalBaselines(plan, group, env, ts, true);
+    const out = project(plan, env);
+    const pass = !plan.having || plan.having(env) === true;
+    if (plan.kind === 'alert') {
+      const window = env.wstart !== null && env.wend !== null ? { start: env.wstart, end: env.wend } : null;
+      this.alert?.evaluate(plan, group.labels, out, pass, ts, window);
+      return;
+    }
+    if (!pass) return;
+    this.sink.row(plan, null, out, key, { visible: true, closed: true });
+    for (const d of this.downstream) d.onRow(out, ts, key, null);
+  }
+
+  advanceTo(watermark: number): void {
+    if (watermark <= this.watermark) return;
+    this.watermark = watermark;
+    if (this.plan.kind === 'alert') this.alert?.tick(this.plan, watermark);
+  }
+
+  flush(): void {}
+
+  /** JSON-serialisable state (checkpoints): baselines per group. */
+  snapshot(): unknown {
+    const groups = [...this.groups].map(([k, g]) => ({
+      k,
+      labels: g.labels,
+      det: g.detectors ? g.detectors.map((d) => d.toJSON()) : null,
+      at: g.lastAt,
+    }));
+    return { watermark: Number.isFinite(this.watermark) ? this.watermark : null, groups };
+  }
+
+  restore(json: unknown): void {
+    const s = json as { watermark: number | null; groups: { k: string; labels: Row; det: unknown[] | null; at: number }[] };
+    this.watermark = s.watermark ?? -Infinity;
+    for (const g of s.groups) {
+      const detectors = g.det ? g.det.map((d, i) => this.plan.baselines[i]!.factory.restore(d)) : null;
+      this.groups.set(g.k, { detectors, labels: g.labels, lastAt: g.at, matched: false });
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The one Kafka producer module (the second file importing kafkajs), used for the dead-letter
+ * topic, the alerts topic and view topics. Idempotent with acks=all: a retried send is never
+ * written twice by the broker, and a record is acknowledged only once every in-sync replica has
+ * it. One request in flight per broker keeps idempotent ordering safe in kafkajs. Sends retry
+ * without limit while the broker is away (kafkajs' idempotent default), so a send outlasts a
+ * broker restart instead of dropping dead letters or alerts.
+ */
+import kafkajs from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import { describeError, SeismoError } from '../errors.js';
+import type { KafkaConnectionOptions } from './kafka-client.js';
+import { createKafkaClient, ensureTopics } from './kafka-source.js';
+
+const { Partitioners, CompressionTypes } = kafkajs;
+
+/** A record to produce. A null key goes to a partition chosen by kafkajs' default partitioner. */
+export interface ProducerMessage {
+  readonly key: Buffer | string | null;
+  readonly value: Buffer | string | null;
+  readonly headers?: Readonly<Record<string, string | Buffer>>;
+}
+
+/** A connected producer. */
+export interface KafkaProducer {
+  /** Sends messages to one topic; resolves once acknowledged by all in-sync replicas. */
+  send(topic: string, messages: readonly ProducerMessage[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/** Options: the connection plus topics to create (if missing) before the first send. */
+export interface KafkaProducerOptions extends KafkaConnectionOptions {
+  readonly ensureTopics?: readonly string[];
+  /** Compress batches with gzip (kafkajs' only built-in codec); off by default, small JSON batches gain little. */
+  readonly gzip?: boolean;
+}
+
+/** Connects an idempotent producer, creating `ensureTopics` first (existing topics are left alone). */
+export async function createKafkaProducer(opts: KafkaProducerOptions): Promise<KafkaProducer> {
+  if (opts.ensureTopics && opts.ensureTopics.length > 0) {
+    await ensureTopics(opts, opts.ensureTopics.map((topic) => ({ topic })));
+  }
+  const kafka = createKafkaClient(opts);
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  try {
+    await producer.connect();
+  } catch (err) {
+    throw new SeismoError('KAFKA', `cannot connect the Kafka producer: ${describeError(err)}`, { retriable: true, cause: err });
+  }
+  const compression = opts.gzip ? CompressionTypes.GZIP : CompressionTypes.None;
+  return {
+    async send(topic, messages) {
+      if (messages.length === 0) return;
+      try {
+        await producer.send({
+          topic,
+          acks: -1,
+          compression,
+          messages: messages.map((m) => ({
+            key: m.key,
+            value: m.value,
+            ...(m.headers === undefined ? {} : { headers: { ...m.headers } }),
+          })),
+        });
+      } catch (err) {
+        throw new SeismoError('KAFKA', `cannot produce to ${topic}: ${describeError(err)}`, { retriable: true, cause: err });
+      }
+    },
+    disconnect: () => producer.disconnect(),
+  };
+}

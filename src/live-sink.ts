@@ -1,0 +1,153 @@
+/**
+ * Where the live engine's output goes: visible rows to the WebSocket hub (and the view's Kafka
+ * topic), closed windows and alert transitions into buffers the next checkpoint writes to DuckDB,
+ * alerts to the alerts topic and Alertmanager, late and rejected events to metrics and the
+ * dead-letter topic.
+ */
+import type { QueryPlan } from './lang/compile.js';
+import type { EngineSink, RowFlags } from './engine/sink.js';
+import type { AlertPayload } from './alerts/payload.js';
+import type { AlertPayloadLike, WsHub } from './api/ws-hub.js';
+import type { ProducerMessage } from './ingest/kafka-producer.js';
+import { metrics } from './metrics.js';
+import type { Row, WindowBounds } from './types.js';
+
+/** Where a late event came from, for the dead-letter record. */
+export interface EventOrigin {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+/** Health of one rule (GET /api/rules). */
+export interface RuleHealth {
+  healthy: boolean;
+  lastError: string | null;
+  errors: number;
+}
+
+/** Rows kept per view for WebSocket snapshots (the newest ones). */
+const SNAPSHOT_ROWS_PER_VIEW = 5000;
+
+export class LiveSink implements EngineSink {
+  /** Closed windows since the last checkpoint, per view (rows with window_start/window_end). */
+  viewRows = new Map<string, Row[]>();
+  /** Alert transitions since the last checkpoint. */
+  alerts: AlertPayload[] = [];
+  /** Messages to produce at the end of the current batch, per topic. */
+  outbox = new Map<string, ProducerMessage[]>();
+  readonly health = new Map<string, RuleHealth>();
+  /** Current rows per view, for snapshots. */
+  readonly current = new Map<string, Map<string, Row>>();
+
+  constructor(
+    private readonly deps: {
+      hub: WsHub | null;
+      alertsTopic: string;
+      deadLetterTopic: string;
+      onAlert?: (alert: AlertPayload) => void;
+      now: () => number;
+    },
+  ) {}
+
+  /** The rows a new subscriber of `view` starts from. */
+  snapshot(view: string): Row[] {
+    return [...(this.current.get(view)?.values() ?? [])];
+  }
+
+  row(plan: QueryPlan, window: WindowBounds | null, row: Row, key: string, flags: RowFlags): void {
+    if (plan.kind !== 'view') return;
+    if (flags.visible) {
+      const full: Row = window ? { ...row, windowstart: window.start, windowend: window.end } : row;
+      const rowKey = window ? `${key}|${window.start}` : key;
+      let cur = this.current.get(plan.name);
+      if (!cur) this.current.set(plan.name, (cur = new Map()));
+      cur.delete(rowKey);
+      cur.set(rowKey, full);
+      if (cur.size > SNAPSHOT_ROWS_PER_VIEW) cur.delete(cur.keys().next().value!);
+      this.deps.hub?.publish({ view: plan.name, key: rowKey, row: full });
+      const topic = plan.options.kafka_topic;
+      if (typeof topic === 'string') this.send(topic, { key, value: JSON.stringify({ window: isoWindow(window), row }) });
+    }
+    if (flags.closed) {
+      let rows = this.viewRows.get(plan.name);
+      if (!rows) this.viewRows.set(plan.name, (rows = []));
+      rows.push({ window_start: window?.start ?? null, window_end: window?.end ?? null, ...row });
+    }
+  }
+
+  retract(plan: QueryPlan, window: WindowBounds | null, row: Row, key: string): void {
+    if (plan.kind !== 'view') return;
+    const rowKey = window ? `${key}|${window.start}` : key;
+    this.current.get(plan.name)?.delete(rowKey);
+    this.deps.hub?.publish({ view: plan.name, key: rowKey, row: { ...row, windowstart: window?.start ?? null, windowend: window?.end ?? null }, retract: true });
+    const topic = plan.options.kafka_topic;
+    if (typeof topic === 'string') this.send(topic, { key, value: null });
+  }
+
+  alert(plan: QueryPlan, alert: AlertPayload): void {
+    const stamped: AlertPayload = { ...alert, emittedAt: new Date(this.deps.now()).toISOString() };
+    this.alerts.push(stamped);
+    metrics.alertsEmitted.inc({ rule: plan.name, status: stamped.status });
+    this.send(this.deps.alertsTopic, { key: stamped.fingerprint, value: JSON.stringify(stamped) });
+    this.deps.hub?.publishAlert(asAlertLike(stamped));
+    this.deps.onAlert?.(stamped);
+  }
+
+  late(plan: QueryPlan, origin: unknown): void {
+    metrics.eventsLate.inc({ view: plan.name });
+    const o = origin as EventOrigin | null;
+    if (!plan.lateToDeadLetter || !o) return;
+    const text = o.value ? o.value.toString('utf8') : null;
+    this.send(this.deps.deadLetterTopic, {
+      key: o.key,
+      value: JSON.stringify({ topic: o.topic, partition: o.partition, offset: o.offset, reason: 'late', view: plan.name, value: text }),
+    });
+  }
+
+  rejected(plan: QueryPlan, reason: 'null_key' | 'max_groups'): void {
+    metrics.groupsDropped.inc({ view: plan.name, reason });
+  }
+
+  ruleError(plan: QueryPlan, error: unknown): void {
+    const h = this.health.get(plan.name) ?? { healthy: true, lastError: null, errors: 0 };
+    h.healthy = false;
+    h.errors++;
+    h.lastError = error instanceof Error ? error.message : String(error);
+    this.health.set(plan.name, h);
+    metrics.ruleErrors.inc({ rule: plan.name });
+    metrics.ruleHealth.set({ rule: plan.name }, 0);
+  }
+
+  send(topic: string, message: ProducerMessage): void {
+    let list = this.outbox.get(topic);
+    if (!list) this.outbox.set(topic, (list = []));
+    list.push(message);
+  }
+
+  /** Takes what the next checkpoint must write. */
+  drainForCheckpoint(): { viewRows: Map<string, Row[]>; alerts: AlertPayload[] } {
+    const out = { viewRows: this.viewRows, alerts: this.alerts };
+    this.viewRows = new Map();
+    this.alerts = [];
+    return out;
+  }
+
+  /** Takes the messages to produce. */
+  drainOutbox(): Map<string, ProducerMessage[]> {
+    const out = this.outbox;
+    this.outbox = new Map();
+    return out;
+  }
+}
+
+/** An alert payload as the hub's loosely typed record. */
+export function asAlertLike(a: AlertPayload): AlertPayloadLike {
+  return { ...a };
+}
+
+function isoWindow(w: WindowBounds | null): { start: string; end: string } | null {
+  return w ? { start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString() } : null;
+}

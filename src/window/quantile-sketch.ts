@@ -1,0 +1,264 @@
+/**
+ * PERCENTILE(x, q) as a mergeable partial state: exact sorted values for small counts, then a
+ * DDSketch (relative accuracy 1%) over @datadog/sketches-js's LogarithmicMapping.
+ *
+ * Why not the library's DDSketch object itself (v2.1.1): its merge() drops the negative store
+ * (negative values vanish after a merge), its DenseStore's range extension treats a key of 0 as
+ * "absent" (`secondKey || key`), toProto/fromProto need protobufjs (not installed) and lose
+ * min/max, and every store starts at 128 bins (~1 KiB) even for one value. So this file keeps the
+ * library's mapping (the same bins as the library for the same values, which the tests check) and
+ * holds the bins itself: tightly sized arrays, both stores merged, plain JSON for checkpoints.
+ */
+import ddsketch from '@datadog/sketches-js';
+
+/** Relative accuracy of every returned quantile (see docs/aggregates.md for the exact bound). */
+export const PERCENTILE_RELATIVE_ACCURACY = 0.01;
+/** Bins per sign before the lowest-magnitude bins collapse: bounds memory at 2 × 2048 bins. */
+export const PERCENTILE_BIN_LIMIT = 2048;
+/** Values kept exactly (sorted) before switching to bins: small panes stay small and exact. */
+export const PERCENTILE_EXACT_LIMIT = 16;
+
+/** The library's LogarithmicMapping (not re-exported at its top level, so taken from a sketch). */
+const mapping = new ddsketch.DDSketch({ relativeAccuracy: PERCENTILE_RELATIVE_ACCURACY }).mapping;
+/** Magnitudes at or below this are counted as zero (the mapping cannot index them). */
+const MIN_MAGNITUDE = mapping.minPossible;
+
+/**
+ * Counts per bin key, for one sign. Every unit of count sits at max(key, maxKey - LIMIT + 1), so
+ * the store is a function of the multiset of keys added: merges in any order give the same store.
+ */
+class BinStore {
+  /** bins[i] counts key offset + i; entries outside [minKey, maxKey] are zero. */
+  bins: number[] = [];
+  offset = 0;
+  minKey = 0;
+  maxKey = 0;
+  count = 0;
+
+  add(key: number, weight: number): void {
+    if (this.count === 0) {
+      this.bins = [weight];
+      this.offset = this.minKey = this.maxKey = key;
+      this.count = weight;
+      return;
+    }
+    const floor = this.maxKey - PERCENTILE_BIN_LIMIT + 1;
+    if (key < floor) key = floor;
+    if (key < this.minKey || key > this.maxKey) this.extend(key);
+    const i = key - this.offset;
+    this.bins[i] = (this.bins[i] as number) + weight;
+    this.count += weight;
+  }
+
+  private extend(key: number): void {
+    const newMax = Math.max(this.maxKey, key);
+    const floor = newMax - PERCENTILE_BIN_LIMIT + 1;
+    const newMin = Math.max(Math.min(this.minKey, key), floor);
+    const old = this.bins;
+    if (newMin >= this.offset && newMax < this.offset + old.length) {
+      // Fits the slack; the array never exceeds the limit, so nothing needs collapsing here.
+      this.minKey = newMin;
+      this.maxKey = newMax;
+      return;
+    }
+    const range = newMax - newMin + 1;
+    const slack = Math.min(PERCENTILE_BIN_LIMIT - range, Math.max(4, range >> 1));
+    const newOffset = key < this.minKey ? newMin - slack : newMin;
+    const bins = new Array<number>(range + slack).fill(0);
+    for (let i = 0; i < old.length; i++) {
+      const c = old[i] ?? 0;
+      if (c === 0) continue;
+      const j = Math.max(this.offset + i, floor) - newOffset;
+      bins[j] = (bins[j] as number) + c;
+    }
+    this.bins = bins;
+    this.offset = newOffset;
+    this.minKey = newMin;
+    this.maxKey = newMax;
+  }
+
+  merge(from: BinStore): void {
+    for (let k = from.minKey; k <= from.maxKey && from.count > 0; k++) {
+      const c = from.bins[k - from.offset] ?? 0;
+      if (c !== 0) this.add(k, c);
+    }
+  }
+
+  /** The key holding the element of 0-based rank `rank` (fractional ranks round as DDSketch does). */
+  keyAtRank(rank: number, lower: boolean): number {
+    let running = 0;
+    for (let k = this.minKey; k <= this.maxKey; k++) {
+      running += this.bins[k - this.offset] ?? 0;
+      if (lower ? running > rank : running >= rank + 1) return k;
+    }
+    return this.maxKey;
+  }
+
+  clone(): BinStore {
+    const c = new BinStore();
+    if (this.count > 0) c.restore(this.minKey, this.toArray());
+    return c;
+  }
+
+  toArray(): number[] {
+    return this.bins.slice(this.minKey - this.offset, this.maxKey - this.offset + 1);
+  }
+
+  restore(minKey: number, counts: number[]): void {
+    this.bins = counts;
+    this.offset = this.minKey = minKey;
+    this.maxKey = minKey + counts.length - 1;
+    this.count = counts.reduce((a, b) => a + b, 0);
+  }
+}
+
+/** Partial state of PERCENTILE(x, q). */
+export class QuantileState {
+  /** Number of values added. */
+  n = 0;
+  min = Infinity;
+  max = -Infinity;
+  /** The values, sorted, while n <= PERCENTILE_EXACT_LIMIT; null once binned. */
+  exact: number[] | null = [];
+  zeroCount = 0;
+  positive: BinStore | null = null;
+  negative: BinStore | null = null;
+}
+
+function binValue(s: QuantileState, v: number): void {
+  if (v > MIN_MAGNITUDE) (s.positive ??= new BinStore()).add(mapping.key(v), 1);
+  else if (v < -MIN_MAGNITUDE) (s.negative ??= new BinStore()).add(mapping.key(-v), 1);
+  else s.zeroCount++;
+}
+
+function toBins(s: QuantileState): void {
+  const values = s.exact as number[];
+  s.exact = null;
+  for (const v of values) binValue(s, v);
+}
+
+/** Adds one finite number (callers skip NULL and non-finite values). */
+export function quantileAdd(s: QuantileState, v: number): void {
+  s.n++;
+  if (v < s.min) s.min = v;
+  if (v > s.max) s.max = v;
+  const exact = s.exact;
+  if (exact === null) {
+    binValue(s, v);
+    return;
+  }
+  // Insertion into a sorted array of at most 16: cheaper than sorting at every result().
+  let i = exact.length;
+  exact.push(v);
+  while (i > 0 && (exact[i - 1] as number) > v) {
+    exact[i] = exact[i - 1] as number;
+    i--;
+  }
+  exact[i] = v;
+  if (exact.length > PERCENTILE_EXACT_LIMIT) toBins(s);
+}
+
+/** Merges `from` into `into`; the result depends only on the multiset of values added. */
+export function quantileMerge(into: QuantileState, from: QuantileState): void {
+  if (from.n === 0) return;
+  if (into.exact !== null && from.exact !== null && into.n + from.n <= PERCENTILE_EXACT_LIMIT) {
+    for (const v of from.exact) quantileAdd(into, v);
+    return;
+  }
+  into.n += from.n;
+  if (from.min < into.min) into.min = from.min;
+  if (from.max > into.max) into.max = from.max;
+  if (into.exact !== null) toBins(into);
+  if (from.exact !== null) {
+    for (const v of from.exact) binValue(into, v);
+    return;
+  }
+  into.zeroCount += from.zeroCount;
+  if (from.positive !== null) (into.positive ??= new BinStore()).merge(from.positive);
+  if (from.negative !== null) (into.negative ??= new BinStore()).merge(from.negative);
+}
+
+/**
+ * The value at 0-based rank floor(q × (n − 1)) in sorted order: exact while n <= 16, else within
+ * 1% relative error of it; q = 0 and q = 1 give the exact minimum and maximum. NaN when empty.
+ */
+export function quantileResult(s: QuantileState, q: number): number {
+  if (s.n === 0) return NaN;
+  if (q <= 0) return s.min;
+  if (q >= 1) return s.max;
+  const rank = q * (s.n - 1);
+  if (s.exact !== null) return s.exact[Math.floor(rank)] as number;
+  // Same rank arithmetic as the library's getValueAtQuantile, over our stores.
+  const negCount = s.negative?.count ?? 0;
+  let v: number;
+  if (rank < negCount) {
+    v = -mapping.value((s.negative as BinStore).keyAtRank(negCount - rank - 1, false));
+  } else if (rank < negCount + s.zeroCount) {
+    v = 0;
+  } else {
+    v = mapping.value((s.positive as BinStore).keyAtRank(rank - negCount - s.zeroCount, true));
+  }
+  // The exact quantile lies in [min, max], so clamping can only reduce the error.
+  return Math.min(Math.max(v, s.min), s.max);
+}
+
+/** A deep copy. */
+export function quantileClone(s: QuantileState): QuantileState {
+  const c = new QuantileState();
+  c.n = s.n;
+  c.min = s.min;
+  c.max = s.max;
+  c.exact = s.exact === null ? null : s.exact.slice();
+  c.zeroCount = s.zeroCount;
+  c.positive = s.positive === null ? null : s.positive.clone();
+  c.negative = s.negative === null ? null : s.negative.clone();
+  return c;
+}
+
+/** JSON form: `{n: 0}`, `{n, v: [sorted values]}` or `{n, min, max, z, p: [minKey, ...counts], m: [...]}`. */
+export function quantileToJSON(s: QuantileState): unknown {
+  if (s.n === 0) return { n: 0 };
+  if (s.exact !== null) return { n: s.n, v: s.exact.slice() };
+  const store = (b: BinStore | null): number[] | null =>
+    b === null || b.count === 0 ? null : [b.minKey, ...b.toArray()];
+  return { n: s.n, min: s.min, max: s.max, z: s.zeroCount, p: store(s.positive), m: store(s.negative) };
+}
+
+/** Inverse of quantileToJSON. */
+export function quantileFromJSON(json: unknown): QuantileState {
+  const o = json as Record<string, unknown> | null;
+  const s = new QuantileState();
+  if (o === null || typeof o !== 'object' || !isCount(o.n)) throw badState();
+  if (o.n === 0) return s;
+  if (Array.isArray(o.v)) {
+    if (!o.v.every(Number.isFinite) || o.v.length !== o.n) throw badState();
+    for (const v of o.v as number[]) quantileAdd(s, v);
+    return s;
+  }
+  if (!Number.isFinite(o.min) || !Number.isFinite(o.max) || !isCount(o.z)) throw badState();
+  s.n = o.n;
+  s.min = o.min as number;
+  s.max = o.max as number;
+  s.exact = null;
+  s.zeroCount = o.z;
+  s.positive = storeFromJSON(o.p);
+  s.negative = storeFromJSON(o.m);
+  return s;
+}
+
+function storeFromJSON(json: unknown): BinStore | null {
+  if (json === null || json === undefined) return null;
+  if (!Array.isArray(json) || json.length < 2 || !json.every(Number.isSafeInteger)) throw badState();
+  const [minKey, ...counts] = json as number[];
+  const b = new BinStore();
+  b.restore(minKey as number, counts);
+  return b;
+}
+
+function isCount(v: unknown): v is number {
+  return Number.isSafeInteger(v) && (v as number) >= 0;
+}
+
+function badState(): Error {
+  return new Error('invalid PERCENTILE state in checkpoint');
+}

@@ -1,0 +1,234 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStore, type AlertPayloadLike, type ColumnSpec, type Store } from '../../src/sinks/store.js';
+
+const COLUMNS: ColumnSpec[] = [
+  { name: 'service', type: 'VARCHAR' },
+  { name: 'n', type: 'BIGINT' },
+  { name: 'hits', type: 'INT' },
+  { name: 'p99', type: 'DOUBLE' },
+  { name: 'ok', type: 'BOOLEAN' },
+  { name: 'last_seen', type: 'TIMESTAMP' },
+  { name: 'tags', type: 'MAP' },
+];
+
+const T0 = Date.parse('2026-11-24T10:00:00.000Z');
+
+function row(i: number) {
+  return {
+    window_start: T0 + i * 60_000,
+    window_end: T0 + (i + 1) * 60_000,
+    service: `svc-${i % 3}`,
+    n: 10_000_000_000 + i,
+    hits: i,
+    p99: i + 0.5,
+    ok: i % 2 === 0,
+    last_seen: T0 + i * 60_000 + 1234,
+    tags: { env: 'prod', 'odd "key"': `v${i}` },
+  };
+}
+
+const ALERT: AlertPayloadLike = {
+  fingerprint: '3f9c0a1be2d4',
+  status: 'firing',
+  labels: { alertname: 'latency_anomaly', service: 'checkout' },
+  annotations: { summary: 'p99 of checkout is 812.5 ms' },
+  startsAt: '2026-11-24T10:15:00.000Z',
+  endsAt: null,
+  values: { p99_ms: 812.5, z: 6.1 },
+  window: { start: '2026-11-24T10:14:00.000Z', end: '2026-11-24T10:15:00.000Z' },
+  emittedAt: '2026-11-24T10:15:00.250Z',
+};
+
+let dir: string;
+let path: string;
+let logs: string[];
+let store: Store | null;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'seismo-store-'));
+  path = join(dir, 'nested', 'seismo.duckdb');
+  logs = [];
+  store = null;
+});
+afterEach(async () => {
+  await store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function open(): Promise<Store> {
+  store = await openStore(path, { log: (l) => logs.push(l), now: () => T0 });
+  return store;
+}
+
+/** Tampers with the file through an unrestricted instance, as a torn write or a hand edit would. */
+async function tamper(sql: string): Promise<void> {
+  await store?.close();
+  store = null;
+  const inst = await DuckDBInstance.create(path);
+  const conn = await inst.connect();
+  await conn.run(sql);
+  conn.disconnectSync();
+  inst.closeSync();
+}
+
+const empty = { viewRows: new Map(), alerts: [], offsets: [] };
+
+describe('store', () => {
+  it('appends view rows and alert transitions in a checkpoint and reads them back', async () => {
+    const s = await open();
+    await s.ensureViewTable('latency', COLUMNS);
+    const rows = [row(0), row(1), row(2)];
+    const id = await s.commitCheckpoint({
+      viewRows: new Map([['latency', rows]]),
+      alerts: [ALERT, { ...ALERT, status: 'resolved', endsAt: '2026-11-24T10:20:00.000Z' }],
+      state: ['{"a":', '1}'],
+      offsets: [{ topic: 'metrics', partition: 0, offset: '42' }],
+    });
+    expect(id).toBe(1);
+    expect(await s.readViewRows('latency')).toEqual(rows);
+    expect(await s.readViewRows('latency', { from: T0 + 60_000, to: T0 + 120_000 })).toEqual([rows[1]]);
+
+    const conn = await s.instance.connect();
+    const alerts = await conn.runAndReadAll(
+      `SELECT status, alertname, labels->>'service', epoch_ms(starts_at), epoch_ms(ends_at), "values"->>'p99_ms', epoch_ms(window_end)
+         FROM alerts ORDER BY status`,
+    );
+    conn.disconnectSync();
+    expect(alerts.getRowsJS()).toEqual([
+      ['firing', 'latency_anomaly', 'checkout', BigInt(Date.parse(ALERT.startsAt)), null, '812.5', BigInt(Date.parse(ALERT.window!.end))],
+      ['resolved', 'latency_anomaly', 'checkout', BigInt(Date.parse(ALERT.startsAt)), BigInt(Date.parse('2026-11-24T10:20:00.000Z')), '812.5', BigInt(Date.parse(ALERT.window!.end))],
+    ]);
+  });
+
+  it('stores NULLs and coerces odd values instead of failing the checkpoint', async () => {
+    const s = await open();
+    await s.ensureViewTable('v', COLUMNS);
+    await s.commitCheckpoint({
+      ...empty,
+      viewRows: new Map([['v', [{ window_start: T0, window_end: T0 + 1, service: null, n: '7', hits: 'x', p99: true, ok: 1, tags: 'not a map' }]]]),
+      state: [],
+    });
+    expect(await s.readViewRows('v')).toEqual([
+      { window_start: T0, window_end: T0 + 1, service: null, n: 7, hits: null, p99: 1, ok: null, last_seen: null, tags: null },
+    ]);
+  });
+
+  it('round-trips a checkpoint across reopen, including non-ASCII text split across chunks', async () => {
+    const s = await open();
+    const big = 'é😀'.repeat(700_000); // > 1 Mi UTF-16 units: split inside, never between a surrogate pair
+    await s.commitCheckpoint({ ...empty, state: ['{"s":"', big, '"}'], offsets: [{ topic: 't', partition: 3, offset: '9000000000000' }] });
+    await s.close();
+    const again = await open();
+    const cp = await again.readLatestCheckpoint();
+    expect(cp?.id).toBe(1);
+    expect(cp?.state).toBe(`{"s":"${big}"}`);
+    expect(cp?.offsets).toEqual([{ topic: 't', partition: 3, offset: '9000000000000' }]);
+    expect(cp?.createdAt).toBe(T0);
+  });
+
+  it('answers null when there is no checkpoint, and accepts a single string as the state', async () => {
+    const s = await open();
+    expect(await s.readLatestCheckpoint()).toBeNull();
+    await s.commitCheckpoint({ ...empty, state: 'plain' });
+    expect((await s.readLatestCheckpoint())?.state).toBe('plain');
+  });
+
+  it('keeps the last three checkpoints only', async () => {
+    const s = await open();
+    for (let i = 1; i <= 5; i++) await s.commitCheckpoint({ ...empty, state: [`state ${i}`], offsets: [{ topic: 't', partition: 0, offset: String(i) }] });
+    const conn = await s.instance.connect();
+    const counts = await conn.runAndReadAll(
+      'SELECT (SELECT list(id ORDER BY id) FROM checkpoints), (SELECT count(DISTINCT checkpoint_id) FROM checkpoint_chunks), (SELECT count(*) FROM checkpoint_offsets)',
+    );
+    conn.disconnectSync();
+    expect(counts.getRowsJS()).toEqual([[[3n, 4n, 5n], 3n, 3n]]);
+    expect((await s.readLatestCheckpoint())?.state).toBe('state 5');
+  });
+
+  it.each([
+    ['corrupt (checksum mismatch)', "UPDATE checkpoint_chunks SET data = 'TW0' WHERE checkpoint_id = 2 AND seq = 1", /checkpoint 2 does not verify \(checksum mismatch\)/],
+    ['partial (a chunk missing)', 'DELETE FROM checkpoint_chunks WHERE checkpoint_id = 2 AND seq = 1', /checkpoint 2 does not verify \(1 of 2 chunks present\)/],
+    ['truncated chunk (length mismatch)', "UPDATE checkpoint_chunks SET data = 'x' WHERE checkpoint_id = 2 AND seq = 1", /checkpoint 2 does not verify \(length/],
+  ])('falls back to the previous checkpoint when the newest is %s', async (_name, sql, logLine) => {
+    const s = await open();
+    await s.commitCheckpoint({ ...empty, state: ['one', 'ONE'], offsets: [{ topic: 't', partition: 0, offset: '1' }] });
+    await s.commitCheckpoint({ ...empty, state: ['two', 'TWO'], offsets: [{ topic: 't', partition: 0, offset: '2' }] });
+    await tamper(sql);
+    const again = await open();
+    const cp = await again.readLatestCheckpoint();
+    expect(cp).toMatchObject({ id: 1, state: 'oneONE', offsets: [{ topic: 't', partition: 0, offset: '1' }] });
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatch(logLine);
+  });
+
+  it('rolls back everything in a checkpoint when one part fails', async () => {
+    const s = await open();
+    await s.ensureViewTable('v', COLUMNS);
+    const failing = s.commitCheckpoint({
+      ...empty,
+      viewRows: new Map([['v', [row(0)]], ['unknown_view', [row(1)]]]),
+      state: ['x'],
+    });
+    await expect(failing).rejects.toThrow(/view unknown_view has no table/);
+    expect(await s.readViewRows('v')).toEqual([]);
+    expect(await s.readLatestCheckpoint()).toBeNull();
+    // The store is usable afterwards.
+    await s.commitCheckpoint({ ...empty, viewRows: new Map([['v', [row(0)]]]), state: ['y'] });
+    expect(await s.readViewRows('v')).toHaveLength(1);
+  });
+
+  it('renames a view table aside when the query changes its shape', async () => {
+    const s = await open();
+    await s.ensureViewTable('v', COLUMNS);
+    await s.commitCheckpoint({ ...empty, viewRows: new Map([['v', [row(0)]]]), state: [] });
+    await s.ensureViewTable('v', COLUMNS); // same shape: kept
+    expect(await s.readViewRows('v')).toHaveLength(1);
+    expect(logs).toEqual([]);
+
+    await s.ensureViewTable('v', [{ name: 'service', type: 'VARCHAR' }, { name: 'total', type: 'DOUBLE' }]);
+    expect(logs).toEqual(['view v changed shape; its stored rows were moved to table view_v__20261124T100000000Z']);
+    expect(await s.readViewRows('v')).toEqual([]);
+    const conn = await s.instance.connect();
+    const old = await conn.runAndReadAll('SELECT count(*) FROM "view_v__20261124T100000000Z"');
+    conn.disconnectSync();
+    expect(old.getRowsJS()).toEqual([[1n]]);
+  });
+
+  it('quotes view names that are not plain identifiers', async () => {
+    const s = await open();
+    await s.ensureViewTable('Weird "name"; DROP TABLE alerts', [{ name: 'select', type: 'VARCHAR' }]);
+    await s.commitCheckpoint({ ...empty, viewRows: new Map([['Weird "name"; DROP TABLE alerts', [{ window_start: T0, window_end: T0, select: 'ok' }]]]), state: [] });
+    expect(await s.readViewRows('Weird "name"; DROP TABLE alerts')).toEqual([{ window_start: T0, window_end: T0, select: 'ok' }]);
+  });
+
+  it('retains raw events and deletes them by age', async () => {
+    const s = await open();
+    expect(await s.deleteEventsBefore('logs', T0)).toBe(0); // no table yet
+    await s.appendEvents('logs', [
+      { eventTime: T0 - 2000, event: { msg: 'old' } },
+      { eventTime: T0 - 1000, event: '{"msg":"older text"}' },
+      { eventTime: T0 + 1000, event: { msg: 'new' } },
+    ]);
+    await s.commitCheckpoint({ ...empty, state: [], events: new Map([['logs', [{ eventTime: T0 + 2000, event: { msg: 'in checkpoint' } }]]]) });
+    expect(await s.deleteEventsBefore('logs', T0)).toBe(2);
+    const conn = await s.instance.connect();
+    const left = await conn.runAndReadAll("SELECT event->>'msg' FROM events_logs ORDER BY event_time");
+    conn.disconnectSync();
+    expect(left.getRowsJS()).toEqual([['new'], ['in checkpoint']]);
+  });
+
+  it('runs the writer with external access disabled and the configuration locked', async () => {
+    const s = await open();
+    const conn = await s.instance.connect();
+    await expect(conn.run("SET enable_external_access = true")).rejects.toThrow(/configuration has been locked/);
+    await expect(conn.run("COPY alerts TO '/tmp/x.csv'")).rejects.toThrow(/disabled by configuration/);
+    conn.disconnectSync();
+    await s.ensureViewTable('v', COLUMNS);
+    await s.commitCheckpoint({ ...empty, viewRows: new Map([['v', [row(1)]]]), state: ['ok'] });
+    expect(await s.readViewRows('v')).toEqual([row(1)]);
+  });
+});
