@@ -4,14 +4,20 @@
  * ONE JSON line with the three profile scores of ANOMALY_SCORE, ZSCORE and ROBUST_ZSCORE, then a
  * table per category on stderr.
  *
- * How a file is scored is swappable (FileScorer): direct detector calls, or the real engine
- * through src/replay.ts when it exists.
+ * How a file is scored is swappable (FileScorer). ANOMALY_SCORE runs through the real engine
+ * (src/replay.ts, the code behind `seismo replay`) with REPLAY_QUERY; NAB_VIA=direct calls the
+ * detector directly instead. ZSCORE and ROBUST_ZSCORE are called directly.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { detectorFactory, type BaselineFunction } from '../src/detect/index.js';
 import { NAB_PROFILES, matchWindows, scoreCorpus, type NabFile, type NabResult } from '../src/detect/nab-score.js';
+import { check } from '../src/lang/check.js';
+import { compileProgram, type ProgramPlan } from '../src/lang/compile.js';
+import { formatDiagnostic } from '../src/lang/diagnostic.js';
+import { parse } from '../src/lang/parser.js';
+import { replayRows } from '../src/replay.js';
 
 /** One NAB data file: row timestamps (as written), epoch ms (read as UTC) and values. */
 export interface NabSeries {
@@ -91,34 +97,37 @@ export async function benchDetector(corpus: readonly NabSeries[], scorer: FileSc
   return NAB_PROFILES.map((profile) => scoreCorpus(files, profile));
 }
 
-/** The scorer for ANOMALY_SCORE: the real engine (seismo replay) once src/replay.ts exists, else direct calls. */
-async function anomalyScorer(): Promise<{ scorer: FileScorer; via: string }> {
-  const replayPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'replay.js');
-  if (existsSync(replayPath)) {
-    const mod = (await import(pathToFileURL(replayPath).href)) as Record<string, unknown>;
-    if (typeof mod['replayRows'] === 'function') {
-      return { scorer: replayScorer(mod['replayRows'] as ReplayRows), via: 'replay' };
-    }
-  }
-  return { scorer: directScorer('ANOMALY_SCORE'), via: 'direct' };
+/** The scorer for ANOMALY_SCORE: the real engine (seismo replay's replayRows), or direct detector calls with NAB_VIA=direct. */
+function anomalyScorer(): { scorer: FileScorer; via: string } {
+  if (process.env['NAB_VIA'] === 'direct') return { scorer: directScorer('ANOMALY_SCORE'), via: 'direct' };
+  return { scorer: replayScorer(compileQuery(REPLAY_QUERY)), via: 'replay' };
 }
 
-/** The shape this bench expects of src/replay.ts: query text and rows in, emitted rows out. */
-type ReplayRows = (
-  queries: string,
-  rows: readonly Record<string, unknown>[],
-) => Promise<readonly Record<string, unknown>[]> | readonly Record<string, unknown>[];
-
-const REPLAY_QUERY = `CREATE STREAM nab (timestamp TIMESTAMP, value DOUBLE) WITH (kafka_topic = 'nab', timestamp = 'timestamp');
+/** The query the engine runs over each NAB file: one output row per input row. */
+export const REPLAY_QUERY = `CREATE STREAM nab (timestamp TIMESTAMP, value DOUBLE) WITH (kafka_topic = 'nab', timestamp = 'timestamp');
 CREATE VIEW scores AS SELECT timestamp, value, ANOMALY_SCORE(value) AS score FROM nab;`;
 
-/** Scores a file through the engine's replay: one output row per input row, in order. */
-function replayScorer(replayRows: ReplayRows): FileScorer {
-  return async (series) => {
+/** Parses, checks and compiles query text as seismo does for query files; throws the formatted errors. */
+export function compileQuery(text: string): ProgramPlan {
+  const file = parse('nab.sql', text);
+  const checked = check([file]);
+  if (checked.diagnostics.length > 0) {
+    throw new Error(checked.diagnostics.map((d) => formatDiagnostic(d, text)).join('\n'));
+  }
+  const resolved = new Map(checked.program.queries.map((q) => [q.name, q] as const));
+  return compileProgram(file.statements, resolved);
+}
+
+/** Scores a file through the engine's replay: one `score` per input row, in file order. */
+export function replayScorer(program: ProgramPlan): FileScorer {
+  return (series) => {
     const rows = series.values.map((value, i) => ({ timestamp: series.times[i]!, value }));
-    const out = await replayRows(REPLAY_QUERY, rows);
-    if (out.length !== rows.length) throw new Error(`replay returned ${out.length} rows for ${rows.length} in ${series.name}`);
-    return out.map((r) => (typeof r['score'] === 'number' ? r['score'] : 0));
+    const out = replayRows(program, rows).filter((r) => r.kind === 'row');
+    if (out.length !== rows.length) throw new Error(`replay emitted ${out.length} rows for ${rows.length} in ${series.name}`);
+    return out.map((r) => {
+      const score = r.kind === 'row' ? r.row['score'] : null;
+      return typeof score === 'number' ? score : 0;
+    });
   };
 }
 
@@ -153,7 +162,7 @@ async function main(): Promise<void> {
     return;
   }
   const corpus = loadNab(dir);
-  const anomaly = await anomalyScorer();
+  const anomaly = anomalyScorer();
   const started = performance.now();
   const results = {
     ANOMALY_SCORE: await benchDetector(corpus, anomaly.scorer),

@@ -68,8 +68,7 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
   let ready = false;
   const hub: WsHub = new WsHub({
     flushIntervalMs: cfg.flushIntervalMs,
-    snapshot: (view): Row[] | undefined =>
-      program.queries.some((q) => q.name === view && q.kind === 'view') ? sink.snapshot(view) : undefined,
+    snapshot: (view): Row[] | undefined => engine.currentRows(view),
     activeAlerts: () => engine.alerts.active().map(asAlertLike),
   });
   const sink: LiveSink = new LiveSink({
@@ -81,7 +80,9 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
       if (amSink) amSink.send([a]).catch((err: unknown) => log.warn(`alertmanager: ${describeError(err)}`));
     },
   });
-  let engine = new Engine(program, sink, { coalesce: true });
+  const wantsChanges = (view: string) =>
+    hub.hasSubscribers(view) || typeof program.queries.find((q) => q.name === view)?.options.kafka_topic === 'string';
+  let engine = new Engine(program, sink, { coalesce: true, wantsChanges });
   let streams = buildStreams(program, cfg);
   const positions = new Map<string, TopicPartitionOffset>();
 
@@ -251,7 +252,7 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
       return false;
     }
     await ensureViewTables(store, next.program);
-    const replacement = new Engine(next.program, sink, { coalesce: true });
+    const replacement = new Engine(next.program, sink, { coalesce: true, wantsChanges });
     const { restored } = replacement.restore(engine.snapshot());
     program = next.program;
     engine = replacement;

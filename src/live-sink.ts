@@ -28,9 +28,6 @@ export interface RuleHealth {
   errors: number;
 }
 
-/** Rows kept per view for WebSocket snapshots (the newest ones). */
-const SNAPSHOT_ROWS_PER_VIEW = 5000;
-
 export class LiveSink implements EngineSink {
   /** Closed windows since the last checkpoint, per view (rows with window_start/window_end). */
   viewRows = new Map<string, Row[]>();
@@ -39,8 +36,6 @@ export class LiveSink implements EngineSink {
   /** Messages to produce at the end of the current batch, per topic. */
   outbox = new Map<string, ProducerMessage[]>();
   readonly health = new Map<string, RuleHealth>();
-  /** Current rows per view, for snapshots. */
-  readonly current = new Map<string, Map<string, Row>>();
 
   constructor(
     private readonly deps: {
@@ -52,22 +47,14 @@ export class LiveSink implements EngineSink {
     },
   ) {}
 
-  /** The rows a new subscriber of `view` starts from. */
-  snapshot(view: string): Row[] {
-    return [...(this.current.get(view)?.values() ?? [])];
-  }
-
   row(plan: QueryPlan, window: WindowBounds | null, row: Row, key: string, flags: RowFlags): void {
     if (plan.kind !== 'view') return;
-    if (flags.visible) {
+    // Subscribers also get a window's final value when it closes (EMIT CHANGES or FINAL).
+    if (flags.visible || window) {
       const full: Row = window ? { ...row, windowstart: window.start, windowend: window.end } : row;
-      const rowKey = window ? `${key}|${window.start}` : key;
-      let cur = this.current.get(plan.name);
-      if (!cur) this.current.set(plan.name, (cur = new Map()));
-      cur.delete(rowKey);
-      cur.set(rowKey, full);
-      if (cur.size > SNAPSHOT_ROWS_PER_VIEW) cur.delete(cur.keys().next().value!);
-      this.deps.hub?.publish({ view: plan.name, key: rowKey, row: full });
+      this.deps.hub?.publish({ view: plan.name, key: window ? `${key}|${window.start}` : key, row: full });
+    }
+    if (flags.visible) {
       const topic = plan.options.kafka_topic;
       if (typeof topic === 'string') this.send(topic, { key, value: JSON.stringify({ window: isoWindow(window), row }) });
     }
@@ -81,7 +68,6 @@ export class LiveSink implements EngineSink {
   retract(plan: QueryPlan, window: WindowBounds | null, row: Row, key: string): void {
     if (plan.kind !== 'view') return;
     const rowKey = window ? `${key}|${window.start}` : key;
-    this.current.get(plan.name)?.delete(rowKey);
     this.deps.hub?.publish({ view: plan.name, key: rowKey, row: { ...row, windowstart: window?.start ?? null, windowend: window?.end ?? null }, retract: true });
     const topic = plan.options.kafka_topic;
     if (typeof topic === 'string') this.send(topic, { key, value: null });

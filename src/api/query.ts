@@ -213,7 +213,9 @@ async function execute(conn: DuckDBConnection, sql: string, rowLimit: number): P
     if (prepared.parameterCount > 0) throw new SeismoError('QUERY_REJECTED', 'query parameters ($1, ?) are not supported');
 
     const result = await prepared.stream();
-    const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() }));
+    // The alias keeps JSON columns named JSON rather than their VARCHAR storage type.
+    const columns = result.columnNames().map((name, i) => ({ name, type: result.columnLogicalType(i).alias ?? result.columnType(i).toString() }));
+    const json = columns.map((c) => c.type === 'JSON');
     const rows: unknown[][] = [];
     let truncated = false;
     for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
@@ -222,7 +224,7 @@ async function execute(conn: DuckDBConnection, sql: string, rowLimit: number): P
           truncated = true;
           break;
         }
-        rows.push(values.map(toJson));
+        rows.push(values.map((v, i) => (json[i] && typeof v === 'string' ? parseJson(v) : toJson(v))));
       }
       if (truncated) break;
     }
@@ -255,6 +257,15 @@ export function toJson(value: DuckDBValue): unknown {
   }
   if (value instanceof DuckDBUnionValue) return toJson(value.value);
   return String(value);
+}
+
+/** A JSON column's value as the JSON it holds (labels come back as an object, not as text). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 /** ISO-8601 when the instant fits a JS Date; DuckDB's own text (e.g. 'infinity') otherwise. */

@@ -55,6 +55,8 @@ export interface WsHubOptions {
 /** Close code sent to a client that stayed behind (RFC 6455 1008: policy violation). */
 export const SLOW_CLIENT_CLOSE_CODE = 1008;
 const MAX_ID_LENGTH = 128;
+/** A flush that took d ms delays the next one by at least FLUSH_DUTY_DIVISOR * d ms. */
+const FLUSH_DUTY_DIVISOR = 12;
 const MAX_MESSAGE_BYTES = 64 * 1024;
 /** After a close frame, how long a peer gets to answer before its socket is destroyed. */
 const CLOSE_GRACE_MS = 10_000;
@@ -110,6 +112,7 @@ export class WsHub {
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly pingTimer: NodeJS.Timeout;
   private closed = false;
+  private nextDelayMs: number;
 
   constructor(opts: WsHubOptions) {
     this.opts = opts;
@@ -117,6 +120,7 @@ export class WsHub {
     this.maxSubscriptions = positive(opts.maxSubscriptionsPerClient, 100, 'maxSubscriptionsPerClient');
     this.maxBufferedBytes = positive(opts.maxBufferedBytes, 1024 * 1024, 'maxBufferedBytes');
     this.maxBehindFlushes = positive(opts.maxBehindFlushes, 50, 'maxBehindFlushes');
+    this.nextDelayMs = this.flushIntervalMs;
     const pingIntervalMs = positive(opts.pingIntervalMs, 30_000, 'pingIntervalMs');
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
     this.wss.on('connection', (ws) => this.onConnection(ws));
@@ -131,6 +135,11 @@ export class WsHub {
     entry.pending.set(update.key, update);
     this.dirty.add(entry);
     this.armFlush();
+  }
+
+  /** Whether any client subscribes to the view (the engine computes changes only then). */
+  hasSubscribers(view: string): boolean {
+    return this.views.has(view);
   }
 
   /** Sends an alert transition to every alerts subscription right away (alerts are rare and urgent). */
@@ -265,7 +274,18 @@ export class WsHub {
 
   /** Sends each view's coalesced changes; runs at most once per flushIntervalMs. */
   private flush(): void {
+    const started = performance.now();
     this.flushTimer = undefined;
+    try {
+      this.flushOnce();
+    } finally {
+      // Fan-out shares the engine's thread: keep it under ~1/FLUSH_DUTY_DIVISOR of the time by
+      // waiting longer after an expensive flush (many clients) than the configured interval.
+      this.nextDelayMs = Math.max(this.flushIntervalMs, (performance.now() - started) * FLUSH_DUTY_DIVISOR);
+    }
+  }
+
+  private flushOnce(): void {
     const behind = new Set<Client>();
     for (const client of this.clients) {
       if (!this.isBehind(client)) {
@@ -295,6 +315,8 @@ export class WsHub {
       const matched = changes.filter((u) => matches(u.row, group.where));
       if (matched.length === 0) continue;
       let body: Buffer | undefined;
+      // Pages open the same dashboard with the same subscription ids: they share one message.
+      const messages = new Map<string, Buffer>();
       for (const sub of group.subs) {
         if (behind.has(sub.client) || this.backlogged.has(sub)) {
           const backlog = (sub.backlog ??= new Map());
@@ -303,7 +325,12 @@ export class WsHub {
           continue;
         }
         body ??= Buffer.from(`${serializeRows(matched)}}`);
-        sendBytes(sub.client.ws, Buffer.concat([sub.updatePrefix, body]));
+        let message = messages.get(sub.id);
+        if (message === undefined) {
+          message = Buffer.concat([sub.updatePrefix, body]);
+          messages.set(sub.id, message);
+        }
+        sendBytes(sub.client.ws, message);
       }
     }
   }
@@ -324,7 +351,7 @@ export class WsHub {
 
   private armFlush(): void {
     if (this.closed) return;
-    this.flushTimer ??= setTimeout(() => this.flush(), this.flushIntervalMs);
+    this.flushTimer ??= setTimeout(() => this.flush(), this.nextDelayMs);
   }
 
   private isBehind(client: Client): boolean {

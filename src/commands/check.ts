@@ -13,6 +13,7 @@ export function registerCheck(program: Command): void {
     .command('check')
     .description('parse and validate query files; print every error as file:line:col: message')
     .argument('[paths...]', 'query files or directories of *.sql files', ['queries/'])
+    .addHelpText('after', '\nExit status: 0 when every statement is valid, 1 on any error.')
     .action((paths: string[]) => {
       const result = runCheck(paths);
       (result.ok ? process.stdout : process.stderr).write(result.output);

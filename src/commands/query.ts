@@ -7,8 +7,9 @@ import { Option, type Command } from 'commander';
 import { SeismoError } from '../errors.js';
 import { createQueryEngine, type QueryResult } from '../api/query.js';
 
-/** Where the service and the file are looked for when no flag says. */
+/** Where the service is looked for when no flag says (seismo run's default --host and --port). */
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
+/** The DuckDB file used when no flag says (seismo run's default --db). */
 export const DEFAULT_DB = 'data/seismo.duckdb';
 
 /** Options of `seismo query`. */

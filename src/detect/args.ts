@@ -65,6 +65,17 @@ export class ArgReader {
     return found;
   }
 
+  /**
+   * The per-row EW weight from either `halflife` (rows) or `alpha` (weight in (0, 1]), never both.
+   */
+  ewWeight(defHalflife: number): number {
+    const hasAlpha = this.values.get('alpha') !== undefined && this.values.get('alpha') !== null;
+    const hasHalflife = this.values.get('halflife') !== undefined && this.values.get('halflife') !== null;
+    if (hasAlpha && hasHalflife) throw new Error(`${this.fn} takes halflife or alpha, not both`);
+    if (hasAlpha) return this.number('alpha', undefined, Number.MIN_VALUE, 1);
+    return 1 - Math.pow(2, -1 / this.number('halflife', defHalflife, 1, 1e9));
+  }
+
   /** A string, or the default when absent. */
   string(name: string, def: string): string {
     const v = this.values.get(name);

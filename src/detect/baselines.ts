@@ -2,7 +2,7 @@
  * ZSCORE, BASELINE, BASELINE_STDDEV (one winsorised EW estimator, three readings of it) and EWMA.
  */
 import { ArgReader, num, numArray, type ConstArg } from './args.js';
-import { EW_STRIDE, alphaFromHalflife, ewCount, ewMean, ewStd, ewUpdate, type EwParams } from './ew-stats.js';
+import { EW_STRIDE, ewCount, ewMean, ewStd, ewUpdate, type EwParams } from './ew-stats.js';
 import type { Detector, DetectorFactory } from './types.js';
 
 /** What an EW baseline detector returns for a row, given the state before the row. */
@@ -38,19 +38,19 @@ const READINGS: Record<'ZSCORE' | 'BASELINE' | 'BASELINE_STDDEV', Reading> = {
 };
 
 /**
- * ZSCORE / BASELINE / BASELINE_STDDEV (x [, halflife [, warmup]]), named clip too. halflife in
- * rows (default 50), warmup rows before the first non-NULL (default 10), clip in σ (default 3).
+ * ZSCORE / BASELINE / BASELINE_STDDEV (x [, halflife [, warmup [, clip]]]), also by name, and
+ * `alpha` instead of halflife. halflife in rows (default 50), warmup rows before the first
+ * non-NULL (default 10), clip in σ (default 3).
  */
 export function ewFactory(
   fn: 'ZSCORE' | 'BASELINE' | 'BASELINE_STDDEV',
   positional: readonly ConstArg[],
   named: Readonly<Record<string, ConstArg>>,
 ): DetectorFactory {
-  const args = new ArgReader(fn, ['halflife', 'warmup', 'clip'], positional, named);
-  const halflife = args.number('halflife', EW_DEFAULTS.halflife, 1, 1e9);
+  const args = new ArgReader(fn, ['halflife', 'warmup', 'clip', 'alpha'], positional, named);
   const params: EwParams = {
-    alpha: alphaFromHalflife(halflife),
-    warmup: args.number('warmup', EW_DEFAULTS.warmup, 2, 1e9, true),
+    alpha: args.ewWeight(EW_DEFAULTS.halflife),
+    warmup: args.number('warmup', EW_DEFAULTS.warmup, 1, 1e9, true),
     clip: args.number('clip', EW_DEFAULTS.clip, 1, 1000),
   };
   const read = READINGS[fn];
@@ -64,32 +64,37 @@ export function ewFactory(
 class Ewma implements Detector {
   constructor(
     private readonly alpha: number,
+    private readonly warmup: number,
     private s: number | null = null,
+    private n = 0,
   ) {}
 
   update(x: number | null, _t: number): number | null {
     if (x === null || !Number.isFinite(x)) return null;
     this.s = this.s === null ? x : this.alpha * x + (1 - this.alpha) * this.s;
-    return this.s;
+    if (this.n < this.warmup) this.n++;
+    return this.n >= this.warmup ? this.s : null;
   }
 
   toJSON(): unknown {
-    return { s: this.s };
+    return { s: this.s, n: this.n };
   }
 }
 
 /**
  * EWMA(x, alpha): the smoothed value including x (it is a smoother, not a score; use BASELINE for
- * an outlier-resistant expected value). alpha in (0, 1] is required.
+ * an outlier-resistant expected value). alpha in (0, 1] is required; warmup (default 1) is the
+ * number of rows, this one included, before the first non-NULL.
  */
 export function ewmaFactory(positional: readonly ConstArg[], named: Readonly<Record<string, ConstArg>>): DetectorFactory {
-  const args = new ArgReader('EWMA', ['alpha'], positional, named);
+  const args = new ArgReader('EWMA', ['alpha', 'warmup'], positional, named);
   const alpha = args.number('alpha', undefined, Number.MIN_VALUE, 1);
+  const warmup = args.number('warmup', 1, 1, 1e9, true);
   return {
-    create: () => new Ewma(alpha),
+    create: () => new Ewma(alpha, warmup),
     restore: (json) => {
       const s = (json as { s?: unknown } | null)?.s;
-      return new Ewma(alpha, s === null ? null : num(json, 's'));
+      return new Ewma(alpha, warmup, s === null ? null : num(json, 's'), num(json, 'n'));
     },
   };
 }

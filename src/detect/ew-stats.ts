@@ -5,8 +5,9 @@
  * Why winsorise: a plain EW mean absorbs a single 1000σ spike at full weight and is wrong for
  * many half-lives afterwards. Clipping the deviation fed to the update at ±clip·σ bounds what
  * one row can do (the mean moves at most alpha·clip·σ). A sustained shift still gets learnt:
- * every clipped row inflates the variance by about alpha·(clip² − 1), so after a few half-lives
- * the new level is inside the band and is absorbed; a short incident is not.
+ * every clipped row inflates the variance by up to alpha·((5/3·clip)² − 1), so after a few half-lives
+ * the new level is inside the band and is absorbed; a short incident is not. The variance's own
+ * clip is looser (5σ) so that a series that was flat (σ ≈ 0) learns its new spread quickly.
  *
  * State is three numbers, kept in a caller-owned Float64Array so that seasonal detectors can
  * pack one triple per season into one array.
@@ -25,6 +26,9 @@ function clamp(d: number, bound: number): number {
   return d > bound ? bound : d < -bound ? -bound : d;
 }
 
+/** Clipping needs a variance estimate from at least this many rows, whatever the warm-up. */
+const MIN_CLIP_ROWS = 5;
+
 /** Numbers per EW state. */
 export const EW_STRIDE = 3;
 
@@ -36,11 +40,6 @@ export interface EwParams {
   readonly warmup: number;
   /** Deviations are clipped at ±clip·σ in updates. */
   readonly clip: number;
-}
-
-/** Converts a half-life in rows to the per-row EW weight. */
-export function alphaFromHalflife(halflife: number): number {
-  return 1 - Math.pow(2, -1 / halflife);
 }
 
 /** Row count of the EW state at offset o. */
@@ -77,7 +76,7 @@ export function ewUpdate(s: Float64Array, o: number, x: number, p: EwParams): vo
   const d = x - s[o + MEAN]!;
   let dm = d;
   let dv = d;
-  if (n > p.warmup) {
+  if (n > Math.max(p.warmup, MIN_CLIP_ROWS)) {
     // The variance is clipped more loosely than the mean (VAR_CLIP_FACTOR): a lone spike still
     // moves σ by only ~15% at halflife 50, but a series that was flat (σ ≈ 0) and starts to
     // vary learns its new spread in tens of rows rather than never.

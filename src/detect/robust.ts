@@ -98,7 +98,7 @@ class RobustZ implements Detector {
 export function robustFactory(positional: readonly ConstArg[], named: Readonly<Record<string, ConstArg>>): DetectorFactory {
   const args = new ArgReader('ROBUST_ZSCORE', ['window', 'warmup'], positional, named);
   const window = args.number('window', ROBUST_DEFAULTS.window, 3, 100_000, true);
-  const warmup = args.number('warmup', Math.min(ROBUST_DEFAULTS.warmup, window), 3, window, true);
+  const warmup = args.number('warmup', Math.min(ROBUST_DEFAULTS.warmup, window), 1, window, true);
   return {
     create: () => new RobustZ(window, warmup),
     restore: (json) => {

@@ -5,7 +5,7 @@
  * stays aligned across DST changes.
  */
 import { ArgReader, numArray, type ConstArg } from './args.js';
-import { EW_STRIDE, alphaFromHalflife, ewCount, ewMean, ewStd, ewUpdate, type EwParams } from './ew-stats.js';
+import { EW_STRIDE, ewCount, ewMean, ewStd, ewUpdate, type EwParams } from './ew-stats.js';
 import { dayOfWeek, hourOfDay, localMs, validateTimeZone } from './local-time.js';
 import type { Detector, DetectorFactory } from './types.js';
 
@@ -49,13 +49,13 @@ class SeasonalZ implements Detector {
 
 /** Validates SEASONAL_ZSCORE's arguments (season required; tz checked against Intl) once. */
 export function seasonalFactory(positional: readonly ConstArg[], named: Readonly<Record<string, ConstArg>>): DetectorFactory {
-  const args = new ArgReader('SEASONAL_ZSCORE', ['season', 'tz', 'halflife', 'warmup', 'clip'], positional, named);
+  const args = new ArgReader('SEASONAL_ZSCORE', ['season', 'tz', 'halflife', 'warmup', 'clip', 'alpha'], positional, named);
   const season = args.choice<Season>('season', undefined, SEASONS);
   const tz = args.string('tz', SEASONAL_DEFAULTS.tz);
   validateTimeZone(tz);
   const params: EwParams = {
-    alpha: alphaFromHalflife(args.number('halflife', SEASONAL_DEFAULTS.halflife, 1, 1e9)),
-    warmup: args.number('warmup', SEASONAL_DEFAULTS.warmup, 2, 1e9, true),
+    alpha: args.ewWeight(SEASONAL_DEFAULTS.halflife),
+    warmup: args.number('warmup', SEASONAL_DEFAULTS.warmup, 1, 1e9, true),
     clip: args.number('clip', SEASONAL_DEFAULTS.clip, 1, 1000),
   };
   const size = BUCKETS[season] * EW_STRIDE;

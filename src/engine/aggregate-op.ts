@@ -47,17 +47,29 @@ export class AggregateOp implements QueryOp {
   downstream: QueryOp[] = [];
   private readonly env: Env = emptyEnv();
   private readonly aggOut: Value[] = [];
+  /** Group key values of the current event, reused (copied only for a new group). */
+  private readonly keyScratch: Value[] = [];
   /** Time windows: closeAt -> window start (sliding: pane start). Sessions: SessionRef. */
   private readonly closing = new MinHeap<number | SessionRef>();
-  /** Time windows: window start (sliding: pane start) -> groups with data in it. */
+  /** Time windows: pane start -> groups with data in that pane (one Set.add per event). */
   private readonly index = new Map<number, Set<Group>>();
+  /** Window starts (sliding: pane starts) waiting in the closing heap. */
+  private readonly scheduled = new Set<number>();
+  /** Panes below this start have been evicted. */
+  private evictCursor = -Infinity;
   private readonly dirty = new Map<string, { group: Group; start: number; session: Session | null }>();
   private absenceCursor: number | null = null;
 
   constructor(
     readonly plan: QueryPlan,
     private readonly sink: EngineSink,
-    private readonly opts: { coalesce: boolean; nextSeq: () => number; alert: AlertHook | null },
+    private readonly opts: {
+      coalesce: boolean;
+      nextSeq: () => number;
+      alert: AlertHook | null;
+      /** Live mode: whether anyone consumes this view's changes now (subscribers, a topic). */
+      wantsChanges: (view: string) => boolean;
+    },
   ) {}
 
   /** The event-time horizon below which this query emits nothing new (for downstream queries). */
@@ -71,17 +83,18 @@ export class AggregateOp implements QueryOp {
     const env = this.env;
     env.row = row;
     if (plan.where && plan.where(env) !== true) return;
-    const keys: Value[] = [];
-    for (const k of plan.keys) {
-      const v = k(env);
+    const keys = this.keyScratch;
+    keys.length = plan.keys.length;
+    for (let i = 0; i < plan.keys.length; i++) {
+      const v = plan.keys[i]!(env);
       if (v === null) return this.sink.rejected(plan, 'null_key');
-      keys.push(v);
+      keys[i] = v;
     }
     const keyStr = keyString(keys);
     let group = this.groups.get(keyStr);
     if (!group) {
       if (this.groups.size >= plan.maxGroups) return this.sink.rejected(plan, 'max_groups');
-      group = newGroup(keyStr, keys, ts);
+      group = newGroup(keyStr, keys.slice(), ts);
       if (plan.kind === 'alert' && plan.window) group.closedWithData = new Set();
       this.groups.set(keyStr, group);
     }
@@ -99,18 +112,26 @@ export class AggregateOp implements QueryOp {
       const p = paneStart(ts, w.paneMs);
       if (p + w.paneMs + w.graceMs <= this.watermark) return this.sink.late(plan, origin);
       this.addToPane(group, p, ts);
-      this.indexWindow(p, p + w.paneMs + w.graceMs, group);
+      this.indexPane(p, group, w);
       this.changed(group, p, null);
       return;
     }
-    const starts = windowStartsFor(ts, w);
-    const open = starts.filter((s) => s + w.sizeMs + w.graceMs > this.watermark);
-    if (open.length === 0) return this.sink.late(plan, origin);
-    this.addToPane(group, paneStart(ts, w.paneMs), ts);
-    for (const s of open) {
-      this.indexWindow(s, s + w.sizeMs + w.graceMs, group);
-      this.changed(group, s, null);
+    // The newest window holding ts closes last: if it is closed, the event is late for all.
+    const newest = ts - (((ts % w.advanceMs) + w.advanceMs) % w.advanceMs);
+    if (newest + w.sizeMs + w.graceMs <= this.watermark) return this.sink.late(plan, origin);
+    const p = paneStart(ts, w.paneMs);
+    this.addToPane(group, p, ts);
+    this.indexPane(p, group, w);
+    if (this.wantsChanges()) {
+      for (const s of windowStartsFor(ts, w)) if (s + w.sizeMs + w.graceMs > this.watermark) this.changed(group, s, null);
     }
+  }
+
+  /** Whether EMIT CHANGES rows are produced at all now (always in replay). */
+  private wantsChanges(): boolean {
+    const plan = this.plan;
+    if (plan.emit !== 'CHANGES' || plan.kind === 'alert') return false;
+    return !this.opts.coalesce || this.opts.wantsChanges(plan.name);
   }
 
   private addToPane(group: Group, p: number, ts: number): void {
@@ -120,18 +141,69 @@ export class AggregateOp implements QueryOp {
     if (ts > group.lastSeen) group.lastSeen = ts;
   }
 
-  private indexWindow(start: number, closeAt: number, group: Group): void {
-    let set = this.index.get(start);
+  /** Records that the group has data in pane p; a new pane schedules the closing of its windows. */
+  private indexPane(p: number, group: Group, w: TimeWindowDef): void {
+    let set = this.index.get(p);
     if (!set) {
-      this.index.set(start, (set = new Set()));
-      this.closing.push(closeAt, start);
+      this.index.set(p, (set = new Set()));
+      if (p < this.evictCursor || this.evictCursor === -Infinity) this.evictCursor = p;
+      const starts = w.type === 'SLIDING' ? [p] : windowStartsFor(p, w);
+      for (const s of starts) {
+        const closeAt = w.type === 'SLIDING' ? s + w.paneMs + w.graceMs : s + w.sizeMs + w.graceMs;
+        if (closeAt > this.watermark && !this.scheduled.has(s)) {
+          this.scheduled.add(s);
+          this.closing.push(closeAt, s);
+        }
+      }
     }
     set.add(group);
+  }
+
+  /** The groups with data in window s (sliding: in pane s). */
+  private groupsOfWindow(s: number, w: TimeWindowDef): Iterable<Group> {
+    if (w.type !== 'HOPPING') return this.index.get(s) ?? [];
+    const groups = new Set<Group>();
+    for (let p = s; p < s + w.sizeMs; p += w.paneMs) for (const g of this.index.get(p) ?? []) groups.add(g);
+    return groups;
+  }
+
+  /** Evicts every pane below `before`: no open window holds it any more. */
+  private evictPanes(before: number, w: TimeWindowDef): void {
+    const span = (before - this.evictCursor) / w.paneMs;
+    const starts = span > this.index.size ? [...this.index.keys()].filter((p) => p < before) : [];
+    if (span <= this.index.size) for (let p = this.evictCursor; p < before; p += w.paneMs) starts.push(p);
+    for (const p of starts) {
+      const groups = this.index.get(p);
+      if (!groups) continue;
+      this.index.delete(p);
+      for (const g of groups) {
+        g.panes.delete(p);
+        this.maybeForget(g);
+      }
+    }
+    if (before > this.evictCursor) this.evictCursor = before;
   }
 
   /** Session windows: merge every session within the gap of ts; retract the absorbed ones. */
   private addToSession(group: Group, w: SessionWindowDef, ts: number, origin: unknown): void {
     const plan = this.plan;
+    const only = group.sessions.length === 1 ? group.sessions[0]! : null;
+    if (only && only.end >= ts - w.gapMs && only.start <= ts + w.gapMs && !(this.opts.coalesce === false && only.shown)) {
+      // The common case, an event extending the group's one session: update it in place. (In
+      // replay a shown session is replaced instead, so its old bounds are retracted first.)
+      const key = group.keyStr + '\u0000' + only.start;
+      if (ts < only.start) this.dirty.delete(key);
+      if (only.shown && ts < only.start) {
+        this.sink.retract(plan, { start: only.start, end: only.end }, keyRow(plan, group.keys), group.keyStr);
+        only.shown = false;
+      }
+      addToStates(plan, only.states, this.env, this.opts.nextSeq());
+      if (ts < only.start) only.start = ts;
+      if (ts > only.end) only.end = ts;
+      if (ts > group.lastSeen) group.lastSeen = ts;
+      this.changed(group, only.start, only);
+      return;
+    }
     const merged: Session[] = [];
     const kept: Session[] = [];
     let start = ts;
@@ -157,16 +229,22 @@ export class AggregateOp implements QueryOp {
     kept.sort((a, b) => a.start - b.start);
     group.sessions = kept;
     if (ts > group.lastSeen) group.lastSeen = ts;
-    const closeAt = end + w.gapMs + w.graceMs;
-    this.closing.push(closeAt, { group, session, closeAt });
+    // One heap entry per session: extending it moves its close time, checked when popped.
+    if (merged.length === 0 || start !== merged[0]!.start || merged.length > 1 || end !== merged[0]!.end) {
+      const closeAt = end + w.gapMs + w.graceMs;
+      this.closing.push(closeAt, { group, session, closeAt });
+    }
     this.changed(group, start, session);
   }
 
   private changed(group: Group, start: number, session: Session | null): void {
     if (this.plan.emit !== 'CHANGES' && this.plan.window) return;
     if (this.plan.kind === 'alert' && this.plan.window) return;
-    if (this.opts.coalesce) this.dirty.set(group.keyStr + '\u0000' + start, { group, start, session });
-    else this.emitChange(group, start, session);
+    if (this.opts.coalesce) {
+      // Changes nobody consumes are not computed: merging panes is the costly part.
+      if (this.plan.window && !this.opts.wantsChanges(this.plan.name)) return;
+      this.dirty.set(group.keyStr + '\u0000' + start, { group, start, session });
+    } else this.emitChange(group, start, session);
   }
 
   /** Emits pending coalesced changes (live mode; called every flush interval). */
@@ -267,24 +345,29 @@ export class AggregateOp implements QueryOp {
     this.watermark = watermark;
     const w = this.plan.window;
     if (!w) return;
-    const closedStarts: number[] = [];
+    // Absence is evaluated for tumbling and hopping windows only: a sliding window exists only
+    // where events are (ksqlDB), so an empty pane says nothing about its trailing window.
+    const absence = this.plan.kind === 'alert' && (w.type === 'TUMBLING' || w.type === 'HOPPING');
     while (this.closing.peekPriority() <= watermark) {
       const item = this.closing.pop()!;
       if (typeof item === 'number') {
+        // Empty windows before this one first: a group's evaluations must reach its alert in
+        // window order even when one watermark step closes several windows (a burst, a catch-up
+        // after restart), or the outcome would depend on how the watermark was batched.
+        if (absence) this.evaluateAbsence(w as TimeWindowDef, item - 1);
         this.closeTimeWindow(item, w as TimeWindowDef);
-        closedStarts.push(item);
-      } else if (!item.session.closed && item.closeAt === item.session.end + (w as SessionWindowDef).gapMs + w.graceMs) {
-        this.closeSession(item.group, item.session);
+      } else if (!item.session.closed) {
+        const closeAt = item.session.end + (w as SessionWindowDef).gapMs + w.graceMs;
+        if (closeAt <= watermark) this.closeSession(item.group, item.session);
+        else this.closing.push(closeAt, { ...item, closeAt });
       }
     }
-    if (this.plan.kind === 'alert' && w.type !== 'SESSION') this.evaluateAbsence(w, watermark);
+    if (absence) this.evaluateAbsence(w as TimeWindowDef, watermark - w.sizeMs - w.graceMs);
   }
 
   private closeTimeWindow(start: number, w: TimeWindowDef): void {
-    const groups = this.index.get(start);
-    this.index.delete(start);
-    if (!groups) return;
-    for (const group of groups) {
+    this.scheduled.delete(start);
+    for (const group of this.groupsOfWindow(start, w)) {
       const key = group.keyStr + '\u0000' + start;
       const pending = this.dirty.get(key);
       if (pending) {
@@ -294,12 +377,10 @@ export class AggregateOp implements QueryOp {
       const computed = this.compute(group, start, null, true);
       if (computed) this.emitClosed(group, computed.window, computed.row, computed.pass, start);
       group.shown?.delete(start);
-      // Panes whose last window this was can no longer change anything: evict them.
-      const evictBefore = w.type === 'SLIDING' ? start - w.sizeMs + 2 * w.paneMs : start + w.advanceMs;
-      for (const p of group.panes.keys()) if (p < evictBefore) group.panes.delete(p);
       if (group.closedWithData) group.closedWithData.add(start);
-      this.maybeForget(group);
     }
+    // Panes whose last window this was can no longer change anything: evict them.
+    this.evictPanes(w.type === 'SLIDING' ? start - w.sizeMs + 2 * w.paneMs : start + w.advanceMs, w);
   }
 
   private closeSession(group: Group, session: Session): void {
@@ -333,16 +414,18 @@ export class AggregateOp implements QueryOp {
   /**
    * Windowed alerts see absence: a known group with no data in a closed window is evaluated on an
    * empty window (COUNT(*) = 0, other aggregates NULL), so `HAVING COUNT(*) = 0` fires for a
-   * source that went silent and other conditions resolve.
+   * source that went silent and other conditions resolve. Evaluates the windows starting at or
+   * before `limit` (all closed) that absence has not reached yet.
    */
-  private evaluateAbsence(w: TimeWindowDef, watermark: number): void {
-    const limit = watermark - w.sizeMs - w.graceMs; // windows starting at or before this are closed
+  private evaluateAbsence(w: TimeWindowDef, limit: number): void {
     if (this.absenceCursor === null) {
       if (this.groups.size === 0) return;
       let first = Infinity;
       for (const g of this.groups.values()) first = Math.min(first, g.firstSeen);
-      const aligned = first - (((first % w.advanceMs) + w.advanceMs) % w.advanceMs);
-      this.absenceCursor = Math.max(0, aligned - w.sizeMs + w.advanceMs);
+      // The first window holding `first`, aligned like windowStartsFor: a cursor off the window
+      // grid (size not a multiple of advance) would never meet closedWithData and report every
+      // window as empty.
+      this.absenceCursor = windowStartsFor(first, w)[0] ?? 0;
     }
     const forget = typeof this.plan.options.forget_after === 'number' ? this.plan.options.forget_after : DEFAULT_FORGET_AFTER_MS;
     const empty = initStates(this.plan);
@@ -356,6 +439,33 @@ export class AggregateOp implements QueryOp {
       }
     }
     for (const [k, g] of this.groups) if (g.lastSeen < limit - forget && g.panes.size === 0) this.groups.delete(k);
+  }
+
+  /**
+   * The view's current rows, computed on demand (a new subscriber's snapshot): per group, its
+   * newest open time window, its open sessions, or its single row. Baselines are peeked.
+   */
+  currentRows(): Row[] {
+    const out: Row[] = [];
+    const w = this.plan.window;
+    for (const group of this.groups.values()) {
+      if (w?.type === 'SESSION') {
+        for (const s of group.sessions) {
+          const c = this.compute(group, s.start, s, false);
+          if (c?.pass) out.push(withWindow(c.row, c.window));
+        }
+        continue;
+      }
+      let start = 0;
+      if (w) {
+        start = -Infinity;
+        for (const p of group.panes.keys()) if (p > start) start = p;
+        if (w.type !== 'SLIDING') start = windowStartsFor(start, w).at(-1) ?? start;
+      }
+      const c = Number.isFinite(start) ? this.compute(group, start, null, false) : null;
+      if (c?.pass) out.push(withWindow(c.row, c.window));
+    }
+    return out;
   }
 
   /** JSON-serialisable state (checkpoints). Pending coalesced changes must be flushed first. */
@@ -409,15 +519,7 @@ export class AggregateOp implements QueryOp {
         }
       }
       if (!w || w.type === 'SESSION') continue;
-      for (const p of group.panes.keys()) {
-        if (w.type === 'SLIDING') {
-          this.indexWindow(p, p + w.paneMs + w.graceMs, group);
-          continue;
-        }
-        for (const start of windowStartsFor(p, w)) {
-          if (start + w.sizeMs + w.graceMs > this.watermark) this.indexWindow(start, start + w.sizeMs + w.graceMs, group);
-        }
-      }
+      for (const p of group.panes.keys()) this.indexPane(p, group, w);
     }
   }
 
@@ -425,4 +527,8 @@ export class AggregateOp implements QueryOp {
     if (this.plan.kind === 'alert') return; // alerts remember groups for absence
     if (group.panes.size === 0 && group.sessions.length === 0 && !group.detectors) this.groups.delete(group.keyStr);
   }
+}
+
+function withWindow(row: Row, window: WindowBounds | null): Row {
+  return window ? { ...row, windowstart: window.start, windowend: window.end } : row;
 }

@@ -15,6 +15,8 @@ import type { EngineSink } from './sink.js';
 export interface EngineOptions {
   /** Live mode: EMIT CHANGES rows are coalesced per group and window until flush(). */
   readonly coalesce: boolean;
+  /** Live mode: whether a view's changes are consumed right now; default always. */
+  readonly wantsChanges?: (view: string) => boolean;
 }
 
 export class Engine {
@@ -40,7 +42,7 @@ export class Engine {
     for (const plan of program.queries) {
       const alert = plan.kind === 'alert' ? this.alerts : null;
       const op: QueryOp = plan.aggregated
-        ? new AggregateOp(plan, sink, { coalesce: opts.coalesce, nextSeq, alert })
+        ? new AggregateOp(plan, sink, { coalesce: opts.coalesce, nextSeq, alert, wantsChanges: opts.wantsChanges ?? (() => true) })
         : new RowOp(plan, sink, alert);
       this.ops.set(plan.name, op);
       if (plan.source.kind === 'stream') this.roots.get(plan.source.name)?.push(op);
@@ -72,6 +74,12 @@ export class Engine {
 
   watermark(stream: string): number {
     return this.watermarks.get(stream) ?? -Infinity;
+  }
+
+  /** A view's current rows (snapshot for a new subscriber); undefined for an unknown view. */
+  currentRows(view: string): Row[] | undefined {
+    const op = this.ops.get(view);
+    return op && op.plan.kind === 'view' ? op.currentRows() : undefined;
   }
 
   /** Emits coalesced EMIT CHANGES rows of every query. */

@@ -17,6 +17,8 @@ export interface QueryOp {
   outputWatermark(): number;
   /** Emits coalesced changes (live mode). */
   flush(): void;
+  /** The current rows, computed on demand (WebSocket snapshots). */
+  currentRows(): Row[];
   /** JSON-serialisable state for checkpoints (flush first). */
   snapshot(): unknown;
   /** Loads a snapshot into a freshly built operator. */

@@ -84,6 +84,11 @@ export class RowOp implements QueryOp {
 
   flush(): void {}
 
+  /** Per-row queries keep no rows: a subscriber sees rows as they come. */
+  currentRows(): Row[] {
+    return [];
+  }
+
   /** JSON-serialisable state (checkpoints): baselines per group. */
   snapshot(): unknown {
     const groups = [...this.groups].map(([k, g]) => ({

@@ -3,6 +3,7 @@
  * SASL and TLS options are passed through unchanged: kafkajs takes the same shapes). No kafkajs
  * import here: kafka-source.ts and kafka-producer.ts are the only files that import it.
  */
+import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { SeismoError } from '../errors.js';
 
@@ -88,4 +89,38 @@ export function describeConnectError(err: unknown, timeoutMs: number): string {
   if (rec.name === 'KafkaJSSASLAuthenticationError') return `authentication failed: ${msg.replace(/^SASL \w+ authentication failed: /, '')}`;
   if (/Connection timeout|Request .* timed out|timed out/i.test(msg)) return `no answer within ${timeoutMs} ms`;
   return msg.replace(/^Connection error: /, '');
+}
+
+/** TLS settings as flags carry them (`--tls`, `--tls-ca FILE`, ...); files are read here, once. */
+export interface TlsSettings {
+  readonly enabled?: boolean;
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  /** Skip certificate verification (test clusters only). */
+  readonly insecure?: boolean;
+}
+
+/**
+ * Maps TLS settings onto kafkajs' `ssl` (node:tls options): undefined when TLS is off, `true` for
+ * TLS with the system CAs, else an options object with the PEM files' contents. Any file setting
+ * implies TLS. Throws a CONFIG SeismoError naming an unreadable file.
+ */
+export function buildSsl(tls: TlsSettings): boolean | ConnectionOptions | undefined {
+  const files = tls.caFile ?? tls.certFile ?? tls.keyFile;
+  if (!tls.enabled && files === undefined && !tls.insecure) return undefined;
+  if (files === undefined && !tls.insecure) return true;
+  const read = (file: string, what: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new SeismoError('CONFIG', `cannot read TLS ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  };
+  const out: ConnectionOptions = {};
+  if (tls.caFile !== undefined) out.ca = [read(tls.caFile, 'CA file')];
+  if (tls.certFile !== undefined) out.cert = read(tls.certFile, 'certificate');
+  if (tls.keyFile !== undefined) out.key = read(tls.keyFile, 'key');
+  if (tls.insecure) out.rejectUnauthorized = false;
+  return out;
 }

@@ -9,6 +9,7 @@
 import kafkajs from 'kafkajs';
 import type { Producer } from 'kafkajs';
 import { describeError, SeismoError } from '../errors.js';
+import { DEFAULT_DLQ_TOPIC, type DeadLetterMessage } from './dead-letter.js';
 import type { KafkaConnectionOptions } from './kafka-client.js';
 import { createKafkaClient, ensureTopics } from './kafka-source.js';
 
@@ -71,6 +72,28 @@ export async function createKafkaProducer(opts: KafkaProducerOptions): Promise<K
         throw new SeismoError('KAFKA', `cannot produce to ${topic}: ${describeError(err)}`, { retriable: true, cause: err });
       }
     },
+    disconnect: () => producer.disconnect(),
+  };
+}
+
+/** The dead-letter sink: one producer bound to the DLQ topic. */
+export interface DeadLetterProducer {
+  readonly topic: string;
+  /** Sends dead letters (deadLetterMessage()); resolves once acknowledged. */
+  send(letters: readonly DeadLetterMessage[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/**
+ * Connects the dead-letter producer, creating the topic (default `seismo.dlq`) if missing. Create
+ * it before the source starts, so the first bad record has somewhere to go.
+ */
+export async function createDeadLetterProducer(opts: KafkaConnectionOptions & { topic?: string }): Promise<DeadLetterProducer> {
+  const topic = opts.topic ?? DEFAULT_DLQ_TOPIC;
+  const producer = await createKafkaProducer({ ...opts, ensureTopics: [topic] });
+  return {
+    topic,
+    send: (letters) => producer.send(topic, letters),
     disconnect: () => producer.disconnect(),
   };
 }

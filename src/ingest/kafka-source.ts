@@ -213,6 +213,8 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
   let assignReady: Promise<void> = Promise.resolve();
   /** Next offset to process per partition: from onAssign, then advanced by processing. */
   const expected = new Map<PartitionKey, bigint>();
+  /** Partitions whose first batch after an assignment is checked for a gap (records lost). */
+  const checkGap = new Set<PartitionKey>();
   /** Per-partition serialisation across consumer generations. */
   const partitionLocks = new Map<PartitionKey, Promise<void>>();
   let restartLoop: Promise<void> | null = null;
@@ -237,7 +239,10 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
         const fromEngine = wanted ? wanted.get(key) : undefined;
         if (fromEngine !== undefined) expected.set(key, BigInt(fromEngine));
         const target = expected.get(key);
-        if (target !== undefined) consumer.seek({ topic, partition, offset: target.toString() });
+        if (target !== undefined) {
+          consumer.seek({ topic, partition, offset: target.toString() });
+          checkGap.add(key);
+        }
       }
     }
   };
@@ -265,17 +270,24 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
         while (i < msgs.length && BigInt((msgs[i] as SourceMessage).offset) < want) i++;
         if (i > 0) resolveOffset((msgs[i - 1] as SourceMessage).offset);
         msgs = msgs.slice(i);
-      } else if (firstOffset > want) {
+      } else if (firstOffset > want && checkGap.has(key)) {
         log?.warn(`kafka: ${key} resumes at offset ${firstOffset}, expected ${want} (records removed by retention or compaction?)`);
       }
     }
+    checkGap.delete(key);
     const hw = BigInt(batch.highWatermark);
     for (let start = 0; start < msgs.length; start += chunkSize) {
       if (gen !== generation || !isRunning() || isStale()) return;
       const chunk = start === 0 && msgs.length <= chunkSize ? msgs : msgs.slice(start, start + chunkSize);
       await opts.onBatch({ topic, partition, messages: chunk, highWatermark: batch.highWatermark });
       const last = chunk[chunk.length - 1] as SourceMessage;
-      const next = BigInt(last.offset) + 1n;
+      let next = BigInt(last.offset) + 1n;
+      // After the batch's last record may come records kafkajs filtered (transaction markers):
+      // the position moves past them too, as resolveOffset does.
+      if (start + chunkSize >= msgs.length) {
+        const end = BigInt(batch.lastOffset()) + 1n;
+        if (end > next) next = end;
+      }
       expected.set(key, next);
       resolveOffset(last.offset);
       metrics.consumerLag.set({ topic, partition: String(partition) }, Number(hw > next ? hw - next : 0n));
@@ -314,7 +326,11 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
       c.on(c.events.GROUP_JOIN, (e) => {
         if (gen !== generation) return;
         assignReady = handleAssign(gen, e.payload.memberAssignment).catch((err: unknown) => {
-          log?.error(`kafka: assignment handler failed: ${describeError(err)}`);
+          // Consuming from Kafka's committed offsets instead of the state's could apply records
+          // twice: drop this consumer (its batches see a stale generation) and start over.
+          log?.error(`kafka: assignment handler failed: ${describeError(err)}; restarting the consumer`);
+          generation++;
+          restart().catch((e2: unknown) => log?.error(`kafka: restart failed: ${describeError(e2)}`));
         });
         const count = Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0);
         setState('connected', `kafka: ${everJoined ? 're' : ''}connected to ${brokers.join(',')} (group ${opts.groupId}, ${count} partitions)`, null);

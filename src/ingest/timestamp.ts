@@ -16,7 +16,7 @@ const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
  * - ISO-8601 `YYYY-MM-DD`, optionally followed by `T` or a space, `HH:MM[:SS[.fraction]]` and an
  *   optional zone `Z`, `±HH`, `±HHMM` or `±HH:MM`; without a zone the time is UTC. Fractions
  *   beyond milliseconds are truncated. Fields are range-checked (no 2026-02-30, no 24:00, no
- *   year before 0100, which Date.UTC would read as 19xx).
+ *   year before 0100: almost certainly a mistake).
  */
 export function parseTimestamp(v: unknown): number | null {
   if (typeof v === 'number') {
@@ -79,16 +79,15 @@ function parseTimestampString(raw: string): number | null {
         if (i < n && (dot === 46 /* . */ || dot === 44 /* , */)) {
           i++;
           const start = i;
-          let scale = 100;
           while (i < n) {
             const d = digit(s, i);
             if (d < 0) break;
-            ms += d * scale;
-            scale /= 10;
+            if (i - start < 3) ms = ms * 10 + d;
             i++;
           }
           if (i === start) return null;
-          ms = Math.floor(ms);
+          // Pad to milliseconds: ".5" is 500 ms, ".05" is 50 ms.
+          for (let k = i - start; k < 3; k++) ms *= 10;
         }
       }
     }
@@ -113,5 +112,18 @@ function parseTimestampString(raw: string): number | null {
     }
   }
   if (i !== n) return null;
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMin * 60_000;
+  return daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + (minute - offsetMin) * 60_000 + second * 1000 + ms;
+}
+
+/**
+ * Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil): plain
+ * integer arithmetic, several times faster than Date.UTC on this per-event path.
+ */
+function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
 }

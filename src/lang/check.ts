@@ -5,12 +5,15 @@
  * reads (definition order across files does not matter; cycles are errors), infers types, and
  * validates aggregates, windows, functions and WITH options.
  */
-import type { ColumnType, Expr, LiteralValue, Pos, Select, SourceFile, Statement, WithOption } from './ast.js';
+import type { ColumnType, Expr, LiteralValue, Pos, Select, SourceFile, Statement } from './ast.js';
 import type { Diagnostic } from './diagnostic.js';
-import { isNumeric, lookupFunction, functionNames, unifyTypes, widenNumeric, type SqlType } from './functions.js';
-import { parseDuration } from './parser.js';
+import { acceptsParam, describeParam, functionNames, isNumeric, lookupFunction, unifyTypes, widenNumeric, type SqlType } from './functions.js';
+import { alertOptions, streamOptions, viewOptions, type AlertOptions, type StreamOptions, type ViewOptions } from './check-options.js';
+import { suggest } from './suggest.js';
 
 export type { SqlType } from './functions.js';
+export { parseLabels, type AlertOptions, type StreamOptions, type ViewOptions } from './check-options.js';
+export { suggest } from './suggest.js';
 
 /** A named, typed column of a schema. */
 export interface Column {
@@ -21,17 +24,6 @@ export interface Column {
 type StreamStatement = Extract<Statement, { kind: 'createStream' }>;
 type QueryStatement = Extract<Statement, { kind: 'createView' | 'createAlert' }>;
 
-/** CREATE STREAM options, validated and defaulted. */
-export interface StreamOptions {
-  readonly topic: string;
-  /** Column holding event time (TIMESTAMP or BIGINT), or null for the Kafka record timestamp. */
-  readonly timestampColumn: string | null;
-  readonly eventIdColumn: string | null;
-  readonly retainMs: number | null;
-  readonly partitions: number | null;
-  readonly valueFormat: 'JSON';
-}
-
 /** A checked CREATE STREAM. */
 export interface CheckedStream {
   readonly name: string;
@@ -39,28 +31,6 @@ export interface CheckedStream {
   readonly statement: StreamStatement;
   readonly columns: readonly (Column & { readonly key: boolean; readonly declared: ColumnType })[];
   readonly options: StreamOptions;
-}
-
-/** CREATE VIEW options, validated and defaulted. */
-export interface ViewOptions {
-  readonly topic: string | null;
-  /** What happens to events later than the watermark allows (default 'drop', counted). */
-  readonly late: 'drop' | 'dead-letter';
-  readonly maxGroups: number | null;
-}
-
-/** CREATE ALERT options, validated and defaulted. */
-export interface AlertOptions {
-  readonly forMs: number;
-  readonly keepFiringForMs: number;
-  readonly quietPeriodMs: number | null;
-  readonly severity: string | null;
-  readonly summary: string | null;
-  readonly description: string | null;
-  /** Parsed from `labels = 'team=payments,tier=1'`. */
-  readonly labels: Readonly<Record<string, string>>;
-  readonly flappingChanges: number | null;
-  readonly flappingWindow: number | null;
 }
 
 interface QueryBase {
@@ -88,7 +58,8 @@ interface QueryBase {
   readonly groupBy: readonly Expr[];
   /**
    * The group key as output column names: the GROUP BY columns for an aggregating query; for a
-   * non-aggregating query reading a view, that view's key (names of the input); otherwise [].
+   * non-aggregating query reading a view, the columns selecting that view's key (which must be
+   * selected, possibly renamed), in the view's key order; otherwise [].
    */
   readonly groupKey: readonly string[];
   /** For a query FROM a view: the view's group key column names; otherwise null. */
@@ -255,32 +226,7 @@ class Checker {
       }
       columns.push({ name: c.name, type: c.type.kind === 'map' ? 'MAP' : c.type.name, key: c.key, declared: c.type });
     }
-    const types = new Map(columns.map((c) => [c.name, c.type]));
-    const o = new Options(this, file, stmt.options, 'a stream');
-    const topic = o.string('kafka_topic');
-    if (topic === null && !o.has('kafka_topic')) this.report(file, stmt.namePos, `stream '${stmt.name}' needs WITH (kafka_topic = '...')`);
-    const columnOption = (key: string, allowed: readonly SqlType[] | null): string | null => {
-      const v = o.string(key);
-      if (v === null) return null;
-      const name = v.toLowerCase();
-      const t = types.get(name);
-      const pos = o.valuePos(key);
-      if (t === undefined) this.report(file, pos, `${key} names unknown column '${v}'${suggest(name, types.keys())}`);
-      else if (allowed && !allowed.includes(t)) this.report(file, pos, `${key} column '${name}' must be ${allowed.join(' or ')}, not ${t}`);
-      else if (t === 'MAP') this.report(file, pos, `${key} column '${name}' cannot be a MAP`);
-      return name;
-    };
-    const options: StreamOptions = {
-      topic: topic ?? '',
-      timestampColumn: columnOption('timestamp', ['TIMESTAMP', 'BIGINT']),
-      eventIdColumn: columnOption('event_id', null),
-      retainMs: o.duration('retain'),
-      partitions: o.integer('partitions', 1),
-      valueFormat: 'JSON',
-    };
-    const format = o.string('value_format');
-    if (format !== null && format.toUpperCase() !== 'JSON') this.report(file, o.valuePos('value_format'), `value_format must be 'JSON', not '${format}'`);
-    o.rejectUnknown(['kafka_topic', 'timestamp', 'event_id', 'retain', 'partitions', 'value_format']);
+    const options = streamOptions(stmt, columns, (pos, message) => this.report(file, pos, message));
     return { name: stmt.name, file, statement: stmt, columns, options };
   }
 
@@ -292,7 +238,7 @@ class Checker {
     const target = entries.get(from.name);
     let source: SourceSchema | null = schemas.get(from.name) ?? null;
     if (!target) {
-      const names = [...entries.values()].filter((e) => e.stmt.kind !== 'createAlert').map((e) => e.stmt.name);
+      const names = [...entries.values()].filter((e) => e.stmt.kind !== 'createAlert' && e.stmt.name !== stmt.name).map((e) => e.stmt.name);
       this.report(file, from.pos, `unknown stream or view '${from.name}'${suggest(from.name, names)}`);
     } else if (target.stmt.kind === 'createAlert') {
       this.report(file, from.pos, `'${from.name}' is an alert; FROM must name a stream or a view`);
@@ -367,6 +313,14 @@ class Checker {
       }
     }
     const sourceGroupKey = source?.kind === 'view' ? source.groupKey ?? [] : null;
+    if (!aggregates && sourceGroupKey) {
+      // Rows of a view keep their group: its key columns must be selected (renaming is fine).
+      for (const k of sourceGroupKey) {
+        const at = outputExprs.findIndex((e) => e.kind === 'column' && e.name === k && (e.qualifier === null || e.qualifier === from.name || e.qualifier === from.alias));
+        if (at >= 0) groupKey.push(output[at]!.name);
+        else this.report(file, from.pos, `'${from.name}' is grouped by '${k}': select it so each row keeps its group`);
+      }
+    }
 
     const base: QueryBase = {
       name: stmt.name,
@@ -380,13 +334,13 @@ class Checker {
       windowed: select.window !== null,
       windowBoundsFromSource: select.window === null && scope.sourceWindowed,
       groupBy,
-      groupKey: aggregates ? groupKey : sourceGroupKey ?? [],
+      groupKey,
       sourceGroupKey,
       having,
       readerWindowed: select.window !== null || (!aggregates && scope.sourceWindowed),
     };
-    if (stmt.kind === 'createView') return { ...base, kind: 'view', statement: stmt, options: this.viewOptions(stmt, file) };
-    return { ...base, kind: 'alert', statement: stmt, options: this.alertOptions(stmt, file, output, base.readerWindowed) };
+    if (stmt.kind === 'createView') return { ...base, kind: 'view', statement: stmt, options: viewOptions(stmt.options, (pos, message) => this.report(file, pos, message)) };
+    return { ...base, kind: 'alert', statement: stmt, options: alertOptions(stmt.options, output, base.readerWindowed, (pos, message) => this.report(file, pos, message)) };
   }
 
   private checkWindow(w: NonNullable<Select['window']>, file: string): void {
@@ -627,185 +581,50 @@ class Checker {
       this.report(file, e.pos, `${e.name} takes ${want} but got ${argc}`);
     }
     const types = e.args.map((a) => this.checkExpr(a, scope, inner));
+    // Constant parameters: positional ones after the value arguments, then named ones.
+    const given = new Set<string>();
     e.args.forEach((a, i) => {
-      const rule = def.literalArgs.get(i);
-      if (rule && !(a.kind === 'literal' && rule.test(a.value))) this.report(file, a.pos, `argument ${i + 1} of ${e.name} must be ${rule.describe}`);
+      const param = i >= def.valueArgs ? def.params[i - def.valueArgs] : undefined;
+      if (!param) return;
+      given.add(param.name);
+      if (!(a.kind === 'literal' && acceptsParam(param, a.value))) {
+        this.report(file, a.pos, `argument ${i + 1} (${param.name}) of ${e.name} must be ${describeParam(param)}`);
+      }
     });
-    const seen = new Set<string>();
     for (const n of e.namedArgs) {
-      const nd = def.namedArgs.find((d) => d.name === n.name);
-      if (seen.has(n.name)) this.report(file, n.pos, `argument '${n.name}' is given twice`);
-      seen.add(n.name);
-      if (!nd) {
+      const param = def.namedArgs.find((d) => d.name === n.name);
+      if (!param) {
         const accepted = def.namedArgs.length === 0 ? `${e.name} takes no named arguments` : `${e.name} takes ${def.namedArgs.map((d) => d.name).join(', ')}`;
         this.report(file, n.pos, `unknown argument '${n.name}'${suggest(n.name, def.namedArgs.map((d) => d.name))}; ${accepted}`);
         continue;
       }
-      const v = n.value.kind === 'literal' ? n.value.value : undefined;
-      const okType =
-        nd.type === 'string' ? typeof v === 'string'
-        : nd.type === 'boolean' ? typeof v === 'boolean'
-        : typeof v === 'number' && (nd.type === 'number' || Number.isInteger(v)) && v >= (nd.min ?? -Infinity) && v <= (nd.max ?? Infinity);
-      if (!okType) {
-        const range = nd.min !== undefined && nd.max !== undefined ? ` in (0, ${nd.max}]` : nd.min !== undefined ? ` >= ${nd.min}` : '';
-        const what = nd.type === 'integer' ? `a constant integer${range}` : nd.type === 'number' ? `a constant number${range}` : `a constant ${nd.type}`;
-        this.report(file, n.value.pos, `argument '${n.name}' of ${e.name} must be ${what}`);
+      if (given.has(n.name)) {
+        this.report(file, n.pos, `argument '${n.name}' of ${e.name} is given twice`);
+        continue;
+      }
+      given.add(n.name);
+      if (!(n.value.kind === 'literal' && acceptsParam(param, n.value.value))) {
+        this.report(file, n.value.pos, `argument '${n.name}' of ${e.name} must be ${describeParam(param)}`);
       }
     }
-    const result = def.resultType(e.star ? ['NULL'] : types);
+    const missing = def.params.find((p) => p.required && !given.has(p.name));
+    if (missing && argc >= def.minArgs && argc <= def.maxArgs) this.report(file, e.pos, `${e.name} needs its '${missing.name}' argument`);
+    const result = def.resultType(e.star ? ['NULL'] : types.slice(0, def.valueArgs));
     if (typeof result === 'string') return result;
     const at = result.arg !== undefined ? e.args[result.arg]?.pos ?? e.pos : e.pos;
     this.report(file, at, `${e.name} ${result.error}`);
     return 'NULL';
   }
 
-  // ---- options ----
-
-  private viewOptions(stmt: QueryStatement, file: string): ViewOptions {
-    const o = new Options(this, file, stmt.options, 'a view');
-    const late = o.string('late');
-    if (late !== null && late !== 'drop' && late !== 'dead-letter') this.report(file, o.valuePos('late'), `late must be 'drop' or 'dead-letter', not '${late}'`);
-    const result: ViewOptions = {
-      topic: o.string('kafka_topic'),
-      late: late === 'dead-letter' ? 'dead-letter' : 'drop',
-      maxGroups: o.integer('max_groups', 1),
-    };
-    o.rejectUnknown(['kafka_topic', 'late', 'max_groups']);
-    return result;
-  }
-
-  private alertOptions(stmt: QueryStatement, file: string, output: readonly Column[], windowed: boolean): AlertOptions {
-    const o = new Options(this, file, stmt.options, 'an alert');
-    const labelsText = o.string('labels');
-    const labels: Record<string, string> = {};
-    if (labelsText !== null) {
-      const parsed = parseLabels(labelsText);
-      if (typeof parsed === 'string') this.report(file, o.valuePos('labels'), parsed);
-      else Object.assign(labels, parsed);
-    }
-    const result: AlertOptions = {
-      forMs: o.duration('for') ?? 0,
-      keepFiringForMs: o.duration('keep_firing_for') ?? 0,
-      quietPeriodMs: o.duration('quiet_period'),
-      severity: o.string('severity'),
-      summary: o.string('summary'),
-      description: o.string('description'),
-      labels,
-      flappingChanges: o.integer('flapping_changes', 1),
-      flappingWindow: o.integer('flapping_window', 1),
-    };
-    // Templates may use output columns, the window bounds, and the alert's own labels.
-    const known = [...output.map((c) => c.name), ...(windowed ? ['windowstart', 'windowend'] : []), 'alertname', 'severity', ...Object.keys(labels)];
-    for (const key of ['summary', 'description'] as const) {
-      const text = result[key];
-      if (text === null) continue;
-      for (const m of text.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
-        const name = m[1]!.toLowerCase();
-        if (!known.includes(name)) this.report(file, o.valuePos(key), `${key} refers to unknown column '${m[1]}'${suggest(name, known)}`);
-      }
-    }
-    o.rejectUnknown(['for', 'keep_firing_for', 'quiet_period', 'severity', 'summary', 'description', 'labels', 'flapping_changes', 'flapping_window']);
-    return result;
-  }
-
-  /** Lets Options report through the checker. */
-  reportOption(file: string, pos: Pos, message: string): void {
-    this.report(file, pos, message);
-  }
-}
-
-/** Typed access to a statement's WITH options; reports wrong types, duplicates and unknown keys. */
-class Options {
-  private readonly byKey = new Map<string, WithOption>();
-
-  constructor(
-    private readonly checker: Checker,
-    private readonly file: string,
-    options: readonly WithOption[],
-    private readonly what: string,
-  ) {
-    for (const o of options) {
-      if (this.byKey.has(o.key)) checker.reportOption(file, o.pos, `option '${o.key}' is given twice`);
-      else this.byKey.set(o.key, o);
-    }
-  }
-
-  has(key: string): boolean {
-    return this.byKey.has(key);
-  }
-
-  valuePos(key: string): Pos {
-    return this.byKey.get(key)!.valuePos;
-  }
-
-  string(key: string): string | null {
-    const o = this.byKey.get(key);
-    if (!o) return null;
-    if (typeof o.value !== 'string') {
-      this.checker.reportOption(this.file, o.valuePos, `option '${key}' must be a string, not ${describeLiteral(o.value)}`);
-      return null;
-    }
-    return o.value;
-  }
-
-  duration(key: string): number | null {
-    const o = this.byKey.get(key);
-    if (!o) return null;
-    const ms = typeof o.value === 'string' ? parseDuration(o.value) : null;
-    if (ms === null) this.checker.reportOption(this.file, o.valuePos, `option '${key}' must be a duration such as '2 MINUTES' or '30s', not ${describeLiteral(o.value)}`);
-    return ms;
-  }
-
-  integer(key: string, min: number): number | null {
-    const o = this.byKey.get(key);
-    if (!o) return null;
-    if (typeof o.value !== 'number' || !Number.isSafeInteger(o.value) || o.value < min) {
-      this.checker.reportOption(this.file, o.valuePos, `option '${key}' must be an integer >= ${min}, not ${describeLiteral(o.value)}`);
-      return null;
-    }
-    return o.value;
-  }
-
-  rejectUnknown(known: readonly string[]): void {
-    for (const [key, o] of this.byKey) {
-      if (!known.includes(key)) {
-        this.checker.reportOption(this.file, o.pos, `unknown option '${key}' for ${this.what}${suggest(key, known)}; expected ${known.join(', ')}`);
-      }
-    }
-  }
 }
 
 // ---- helpers (pure) ----
-
-/**
- * Parses the alert `labels` option: `'team=payments,tier=1'`, comma-separated `name=value`
- * pairs, spaces around names and values trimmed, names as in Prometheus. Returns a message when
- * malformed.
- */
-export function parseLabels(text: string): Record<string, string> | string {
-  const out: Record<string, string> = {};
-  if (text.trim() === '') return out;
-  for (const part of text.split(',')) {
-    const eq = part.indexOf('=');
-    const name = eq < 0 ? '' : part.slice(0, eq).trim();
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return `labels must look like 'team=payments,tier=1' (bad pair '${part.trim()}')`;
-    if (name === 'alertname') return "labels cannot set 'alertname' (it is the alert's name)";
-    if (name in out) return `label '${name}' is given twice`;
-    out[name] = part.slice(eq + 1).trim();
-  }
-  return out;
-}
 
 function literalType(v: LiteralValue): SqlType {
   if (v === null) return 'NULL';
   if (typeof v === 'string') return 'VARCHAR';
   if (typeof v === 'boolean') return 'BOOLEAN';
   return Number.isInteger(v) ? (Math.abs(v) <= 2_147_483_647 ? 'INT' : 'BIGINT') : 'DOUBLE';
-}
-
-function describeLiteral(v: LiteralValue): string {
-  if (typeof v === 'string') return `'${v}'`;
-  return String(v).toUpperCase() === 'NULL' ? 'NULL' : String(v);
 }
 
 /** SPEC 4: the alias, else the column name of a bare column reference, else col_N. */
@@ -926,34 +745,4 @@ export function formatExpr(e: Expr, from?: { readonly name: string; readonly ali
       return `${name}(${e.distinct ? 'DISTINCT ' : ''}${args.join(', ')})`;
     }
   }
-}
-
-/** ` (did you mean 'x'?)` for the closest candidate within a small edit distance, else ''. */
-export function suggest(name: string, candidates: Iterable<string>): string {
-  let best: string | null = null;
-  let bestDist = Infinity;
-  const lower = name.toLowerCase();
-  for (const c of candidates) {
-    const d = editDistance(lower, c.toLowerCase());
-    if (d < bestDist) {
-      best = c;
-      bestDist = d;
-    }
-  }
-  const limit = lower.length <= 3 ? 1 : lower.length <= 6 ? 2 : 3;
-  return best !== null && bestDist > 0 && bestDist <= limit ? ` (did you mean '${best}'?)` : '';
-}
-
-/** Damerau-Levenshtein distance (adjacent transpositions count as one edit). */
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
 }

@@ -15,21 +15,60 @@ export type SqlType = 'VARCHAR' | 'INT' | 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'TIM
 /** scalar: row by row; aggregate: over a group's rows; baseline: stateful across a group's rows. */
 export type FunctionKind = 'scalar' | 'aggregate' | 'baseline';
 
-/** A named argument (`EWMA(x, 0.3, warmup => 20)`); its value must be a literal. */
-export interface NamedArgDef {
+/**
+ * A constant parameter of a function, after its value arguments: given positionally in the
+ * declared order (`EWMA(x, 0.3)`) or, when the function allows, by name (`EWMA(x, alpha => 0.3)`).
+ */
+export interface ParamDef {
   readonly name: string;
-  readonly type: 'number' | 'integer' | 'string' | 'boolean';
-  /** Inclusive bounds for numbers. */
+  readonly type: 'number' | 'integer' | 'string' | 'boolean' | 'choice';
+  /** Inclusive bounds for numbers; `above` is an exclusive lower bound. */
   readonly min?: number;
+  readonly above?: number;
   readonly max?: number;
+  readonly choices?: readonly string[];
+  readonly required?: boolean;
   readonly doc: string;
 }
 
-/** A positional argument that must be a literal constant satisfying `test`. */
-export interface LiteralRule {
-  /** Completes "... must be ", e.g. "a constant number between 0 and 1". */
-  readonly describe: string;
-  readonly test: (v: LiteralValue) => boolean;
+/** Completes "... must be ": what a parameter accepts. */
+export function describeParam(p: ParamDef): string {
+  switch (p.type) {
+    case 'boolean':
+      return 'TRUE or FALSE';
+    case 'string':
+      return 'a constant string';
+    case 'choice':
+      return `one of ${(p.choices ?? []).map((c) => `'${c}'`).join(', ')}`;
+    default: {
+      const what = p.type === 'integer' ? 'a constant integer' : 'a constant number';
+      if (p.above !== undefined && p.max !== undefined) return `${what} in (${p.above}, ${p.max}]`;
+      if (p.min !== undefined && p.max !== undefined) return `${what} between ${p.min} and ${p.max}`;
+      if (p.min !== undefined) return `${what} >= ${p.min}`;
+      return what;
+    }
+  }
+}
+
+/** True when the literal v is an acceptable value for p. */
+export function acceptsParam(p: ParamDef, v: LiteralValue): boolean {
+  switch (p.type) {
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'string':
+      return typeof v === 'string';
+    case 'choice':
+      return typeof v === 'string' && (p.choices ?? []).some((c) => c.toLowerCase() === v.toLowerCase());
+    default:
+      return (
+        typeof v === 'number' &&
+        Number.isFinite(v) &&
+        (p.type === 'number' || Number.isInteger(v)) &&
+        (p.min === undefined || v >= p.min) &&
+        (p.above === undefined || v > p.above) &&
+        (p.max === undefined || v <= p.max)
+      );
+  }
 }
 
 /** The result type, or why the argument types do not fit (`arg` is the offending index). */
@@ -40,16 +79,20 @@ export interface FunctionDef {
   /** Canonical upper-case name (aliases resolve to it). */
   readonly name: string;
   readonly kind: FunctionKind;
+  /** Positional arguments accepted (value arguments plus positional parameters). */
   readonly minArgs: number;
   /** Infinity for variadic functions. */
   readonly maxArgs: number;
-  readonly namedArgs: readonly NamedArgDef[];
+  /** How many leading arguments are ordinary expressions (the x of `ZSCORE(x, ...)`). */
+  readonly valueArgs: number;
+  /** Constant parameters after the value arguments, in positional order. */
+  readonly params: readonly ParamDef[];
+  /** The parameters that may also be given by name. */
+  readonly namedArgs: readonly ParamDef[];
   /** `COUNT(*)` */
   readonly allowsStar: boolean;
   /** `COUNT(DISTINCT x)` */
   readonly allowsDistinct: boolean;
-  /** Positional arguments (by index) that must be literal constants. */
-  readonly literalArgs: ReadonlyMap<number, LiteralRule>;
   readonly resultType: (args: readonly SqlType[]) => TypeResult;
   readonly doc: string;
 }
@@ -114,27 +157,34 @@ function strings(result: SqlType, positions: number) {
   };
 }
 
-const constant = (describe: string, test: (v: LiteralValue) => boolean): LiteralRule => ({ describe, test });
-const isNum = (v: LiteralValue): v is number => typeof v === 'number';
-
-const WARMUP: NamedArgDef = { name: 'warmup', type: 'integer', min: 1, doc: 'rows seen before the function returns a value' };
-const HALFLIFE: NamedArgDef = { name: 'halflife', type: 'number', min: 1, doc: 'half-life of the weights, in rows' };
-const ALPHA: NamedArgDef = { name: 'alpha', type: 'number', min: Number.MIN_VALUE, max: 1, doc: 'smoothing factor in (0, 1]' };
-const WINDOW_ROWS: NamedArgDef = { name: 'window', type: 'integer', min: 3, doc: 'trailing rows kept' };
+const num = (name: string, doc: string, bounds: Partial<ParamDef> = {}): ParamDef => ({ name, type: 'number', doc, ...bounds });
+const int = (name: string, doc: string, min: number, max?: number): ParamDef => ({ name, type: 'integer', doc, min, ...(max === undefined ? {} : { max }) });
 
 /** The seasons SEASONAL_ZSCORE accepts. */
 export const SEASONS = ['hour_of_day', 'day_of_week', 'hour_of_week'] as const;
+
+// Baseline parameters mirror src/detect (its ArgReader lists), which validates them again.
+const HALFLIFE = num('halflife', 'half-life of the weights, in rows', { min: 1 });
+const WARMUP = int('warmup', 'rows seen before the function returns a value', 1);
+const CLIP = num('clip', 'deviations (in sigma) beyond which a value is clipped before updating the baseline', { min: 1, max: 1000 });
+const ALPHA = num('alpha', 'smoothing factor in (0, 1]; overrides halflife', { above: 0, max: 1 });
+const EW_PARAMS = [HALFLIFE, WARMUP, CLIP, ALPHA];
 
 interface Spec {
   kind: FunctionKind;
   args: [number, number];
   type: (args: readonly SqlType[]) => TypeResult;
   doc: string;
-  named?: NamedArgDef[];
+  /** Constant parameters starting at `valueArgs` (default 1). */
+  params?: ParamDef[];
+  valueArgs?: number;
+  /** Whether params may be given by name (baseline functions). */
+  named?: boolean;
   star?: boolean;
   distinct?: boolean;
-  literals?: [number, LiteralRule][];
 }
+
+const IGNORE_NULLS: ParamDef = { name: 'ignore_nulls', type: 'boolean', doc: 'skip NULL values (default TRUE)' };
 
 const SPECS: Record<string, Spec> = {
   // scalar
@@ -192,46 +242,56 @@ const SPECS: Record<string, Spec> = {
     kind: 'aggregate',
     args: [2, 2],
     type: numeric1(double),
-    literals: [[1, constant('a constant number between 0 and 1', (v) => isNum(v) && v >= 0 && v <= 1)]],
+    params: [{ name: 'q', type: 'number', min: 0, max: 1, required: true, doc: 'the quantile' }],
     doc: 'approximate quantile q of x (DDSketch)',
   },
   EARLIEST: {
     kind: 'aggregate',
     args: [1, 2],
     type: earliestLatest,
-    literals: [[1, constant('TRUE or FALSE', (v) => typeof v === 'boolean')]],
+    params: [IGNORE_NULLS],
     doc: 'value of the earliest row (ignore_nulls defaults to true)',
   },
   LATEST: {
     kind: 'aggregate',
     args: [1, 2],
     type: earliestLatest,
-    literals: [[1, constant('TRUE or FALSE', (v) => typeof v === 'boolean')]],
+    params: [IGNORE_NULLS],
     doc: 'value of the latest row (ignore_nulls defaults to true)',
   },
 
   // baselines
-  ZSCORE: { kind: 'baseline', args: [1, 1], type: numeric1(double), named: [ALPHA, HALFLIFE, WARMUP], doc: 'z-score against an exponentially weighted mean and deviation of earlier rows' },
-  ROBUST_ZSCORE: { kind: 'baseline', args: [1, 1], type: numeric1(double), named: [WINDOW_ROWS, WARMUP], doc: 'z-score against median and MAD of trailing rows' },
+  ZSCORE: { kind: 'baseline', args: [1, 5], type: numeric1(double), params: EW_PARAMS, named: true, doc: 'z-score against an exponentially weighted mean and deviation of earlier rows' },
+  ROBUST_ZSCORE: {
+    kind: 'baseline',
+    args: [1, 3],
+    type: numeric1(double),
+    params: [int('window', 'trailing rows kept', 3, 100_000), int('warmup', 'rows seen before the function returns a value', 3)],
+    named: true,
+    doc: 'z-score against median and MAD of trailing rows' },
   SEASONAL_ZSCORE: {
     kind: 'baseline',
-    args: [2, 2],
+    args: [1, 7],
     type: (a) => numeric1(double)(a.slice(0, 1)),
-    named: [ALPHA, HALFLIFE, WARMUP],
-    literals: [[1, constant(`one of ${SEASONS.map((s) => `'${s}'`).join(', ')}`, (v) => (SEASONS as readonly LiteralValue[]).includes(v))]],
+    params: [
+      { name: 'season', type: 'choice', choices: SEASONS, required: true, doc: 'which clock pattern to learn' },
+      { name: 'tz', type: 'string', doc: "IANA time zone of the seasons (default 'UTC')" },
+      ...EW_PARAMS,
+    ],
+    named: true,
     doc: 'z-score against a baseline per season',
   },
   EWMA: {
     kind: 'baseline',
-    args: [2, 2],
+    args: [1, 3],
     type: numeric1(double),
-    named: [WARMUP],
-    literals: [[1, constant('a constant number in (0, 1]', (v) => isNum(v) && v > 0 && v <= 1)]],
+    params: [{ ...ALPHA, required: true, doc: 'smoothing factor in (0, 1]' }, WARMUP],
+    named: true,
     doc: 'exponentially weighted moving average with smoothing factor alpha',
   },
-  BASELINE: { kind: 'baseline', args: [1, 1], type: numeric1(double), named: [ALPHA, HALFLIFE, WARMUP], doc: 'the expected value (weighted mean of earlier rows)' },
-  BASELINE_STDDEV: { kind: 'baseline', args: [1, 1], type: numeric1(double), named: [ALPHA, HALFLIFE, WARMUP], doc: 'the expected deviation' },
-  ANOMALY_SCORE: { kind: 'baseline', args: [1, 1], type: numeric1(double), named: [WINDOW_ROWS, HALFLIFE, WARMUP], doc: 'anomaly score in 0..1' },
+  BASELINE: { kind: 'baseline', args: [1, 5], type: numeric1(double), params: EW_PARAMS, named: true, doc: 'the expected value (weighted mean of earlier rows)' },
+  BASELINE_STDDEV: { kind: 'baseline', args: [1, 5], type: numeric1(double), params: EW_PARAMS, named: true, doc: 'the expected deviation' },
+  ANOMALY_SCORE: { kind: 'baseline', args: [1, 1], type: numeric1(double), named: true, doc: 'anomaly score in 0..1' },
 };
 
 function ordered(args: readonly SqlType[]): TypeResult {
@@ -259,10 +319,11 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionDef> = new Map(
       kind: s.kind,
       minArgs: s.args[0],
       maxArgs: s.args[1],
-      namedArgs: s.named ?? [],
+      valueArgs: s.params ? s.valueArgs ?? 1 : s.args[1],
+      params: s.params ?? [],
+      namedArgs: s.named ? s.params ?? [] : [],
       allowsStar: s.star ?? false,
       allowsDistinct: s.distinct ?? false,
-      literalArgs: new Map(s.literals ?? []),
       resultType: s.type,
       doc: s.doc,
     } satisfies FunctionDef,

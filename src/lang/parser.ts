@@ -72,6 +72,8 @@ const CLAUSES = ['WINDOW', 'WHERE', 'GROUP', 'PARTITION', 'HAVING', 'EMIT'] as c
 const CLAUSE_NAMES: Record<string, string> = { GROUP: 'GROUP BY', PARTITION: 'PARTITION BY' };
 /** Deep enough for any real query, shallow enough never to exhaust the JS stack. */
 const MAX_DEPTH = 200;
+/** The tallest expression tree accepted (a chain `a + b + ...` counts one level per operator). */
+const MAX_HEIGHT = 1000;
 
 /** Parses one query file. Throws SqlSyntaxError for the first syntax error. */
 export function parse(file: string, text: string): SourceFile {
@@ -114,6 +116,8 @@ class Parser {
   private readonly lexer: Lexer;
   private readonly lookahead: Token[] = [];
   private depth = 0;
+  /** Height of each composite expression built, so trees stay shallow enough to walk recursively. */
+  private readonly heights = new WeakMap<Expr, number>();
 
   constructor(
     private readonly file: string,
@@ -200,6 +204,28 @@ class Parser {
       throw this.error(`expected ${what} but found '${t.text}', a reserved word (quote it as "${t.value.toLowerCase()}" to use it as a name)`, t.pos);
     }
     throw this.unexpected(what);
+  }
+
+  /**
+   * Records the height of a new expression node. Long operator chains build deep left-leaning
+   * trees; capping the height keeps the checker and compiler (which recurse) off the stack limit.
+   */
+  private node<T extends Expr>(e: T, ...parts: Expr[]): T {
+    let h = 0;
+    for (const p of parts) h = Math.max(h, this.heights.get(p) ?? 1);
+    if (h + 1 > MAX_HEIGHT) throw this.error(`expression is too long or too deeply nested (more than ${MAX_HEIGHT} levels)`, e.pos);
+    this.heights.set(e, h + 1);
+    return e;
+  }
+
+  /** alias after AS : any word or quoted identifier — after AS a name cannot be misread, so reserved words are fine. */
+  private parseAliasAfterAs(): string {
+    const t = this.peek();
+    if (t.kind === 'word' || t.kind === 'quoted') {
+      this.advance();
+      return t.value.toLowerCase();
+    }
+    throw this.unexpected('an alias');
   }
 
   expectEnd(): void {
@@ -381,7 +407,7 @@ class Parser {
       }
       const expr = this.parseExpression();
       let alias: string | null = null;
-      if (this.expectOptionalKeyword('AS')) alias = this.parseIdentifier('an alias').name;
+      if (this.expectOptionalKeyword('AS')) alias = this.parseAliasAfterAs();
       else if (this.atImplicitAlias()) alias = this.parseIdentifier('an alias').name;
       items.push({ expr, alias, pos: t.pos });
     } while (this.expectOptionalPunct(','));
@@ -394,7 +420,7 @@ class Parser {
     this.expectKeyword('FROM');
     const name = this.parseIdentifier('a stream or view name');
     let alias: string | null = null;
-    if (this.expectOptionalKeyword('AS')) alias = this.parseIdentifier('an alias').name;
+    if (this.expectOptionalKeyword('AS')) alias = this.parseAliasAfterAs();
     else if (this.atImplicitAlias()) alias = this.parseIdentifier('an alias').name;
     return { name: name.name, alias, pos: name.pos };
   }
@@ -500,7 +526,7 @@ class Parser {
     let left = this.parseAnd();
     while (this.isKeyword('OR')) {
       const op = this.advance();
-      left = { kind: 'binary', op: 'OR', left, right: this.parseAnd(), pos: op.pos };
+      left = this.node({ kind: 'binary', op: 'OR', left, right: this.parseAnd(), pos: op.pos }, left);
     }
     return left;
   }
@@ -510,7 +536,7 @@ class Parser {
     let left = this.parseNot();
     while (this.isKeyword('AND')) {
       const op = this.advance();
-      left = { kind: 'binary', op: 'AND', left, right: this.parseNot(), pos: op.pos };
+      left = this.node({ kind: 'binary', op: 'AND', left, right: this.parseNot(), pos: op.pos }, left);
     }
     return left;
   }
@@ -521,7 +547,8 @@ class Parser {
       const op = this.advance();
       if (++this.depth > MAX_DEPTH) throw this.error('expression is nested too deeply', op.pos);
       try {
-        return { kind: 'unary', op: 'NOT', operand: this.parseNot(), pos: op.pos };
+        const operand = this.parseNot();
+        return this.node({ kind: 'unary', op: 'NOT', operand, pos: op.pos }, operand);
       } finally {
         this.depth--;
       }
@@ -542,13 +569,14 @@ class Parser {
     if (t.kind === 'punct' && COMPARISONS.has(t.value)) {
       this.advance();
       const op = (t.value === '<>' ? '!=' : t.value) as BinaryOp;
-      return { kind: 'binary', op, left: operand, right: this.parseAdditive(), pos: t.pos };
+      const right = this.parseAdditive();
+      return this.node({ kind: 'binary', op, left: operand, right, pos: t.pos }, operand, right);
     }
     if (this.isKeyword('IS')) {
       this.advance();
       const negated = this.expectOptionalKeyword('NOT');
       this.expectKeyword('NULL', negated ? 'NULL' : 'NULL or NOT NULL');
-      return { kind: 'isNull', operand, negated, pos: t.pos };
+      return this.node({ kind: 'isNull', operand, negated, pos: t.pos }, operand);
     }
     const negated = this.isKeyword('NOT');
     const k = negated ? 1 : 0;
@@ -558,7 +586,7 @@ class Parser {
       const low = this.parseAdditive();
       this.expectKeyword('AND');
       const high = this.parseAdditive();
-      return { kind: 'between', operand, low, high, negated, pos: t.pos };
+      return this.node({ kind: 'between', operand, low, high, negated, pos: t.pos }, operand, low, high);
     }
     if (this.isKeyword('IN', k)) {
       if (negated) this.advance();
@@ -571,12 +599,13 @@ class Parser {
         list.push(this.parseExpression());
       }
       this.advance();
-      return { kind: 'in', operand, list, negated, pos: t.pos };
+      return this.node({ kind: 'in', operand, list, negated, pos: t.pos }, operand, ...list);
     }
     if (this.isKeyword('LIKE', k)) {
       if (negated) this.advance();
       this.advance();
-      return { kind: 'like', operand, pattern: this.parseAdditive(), negated, pos: t.pos };
+      const pattern = this.parseAdditive();
+      return this.node({ kind: 'like', operand, pattern, negated, pos: t.pos }, operand, pattern);
     }
     if (negated) throw this.unexpected('BETWEEN, IN or LIKE after NOT', this.peek(1));
     return operand;
@@ -589,7 +618,8 @@ class Parser {
       const t = this.peek();
       if (t.kind !== 'punct' || (t.value !== '+' && t.value !== '-' && t.value !== '||')) return left;
       this.advance();
-      left = { kind: 'binary', op: t.value as BinaryOp, left, right: this.parseMultiplicative(), pos: t.pos };
+      const right = this.parseMultiplicative();
+      left = this.node({ kind: 'binary', op: t.value as BinaryOp, left, right, pos: t.pos }, left, right);
     }
   }
 
@@ -600,7 +630,8 @@ class Parser {
       const t = this.peek();
       if (t.kind !== 'punct' || (t.value !== '*' && t.value !== '/' && t.value !== '%')) return left;
       this.advance();
-      left = { kind: 'binary', op: t.value as BinaryOp, left, right: this.parseUnary(), pos: t.pos };
+      const right = this.parseUnary();
+      left = this.node({ kind: 'binary', op: t.value as BinaryOp, left, right, pos: t.pos }, left, right);
     }
   }
 
@@ -615,7 +646,8 @@ class Parser {
       }
       if (++this.depth > MAX_DEPTH) throw this.error('expression is nested too deeply', t.pos);
       try {
-        return { kind: 'unary', op: t.value, operand: this.parseUnary(), pos: t.pos };
+        const operand = this.parseUnary();
+        return this.node({ kind: 'unary', op: t.value, operand, pos: t.pos }, operand);
       } finally {
         this.depth--;
       }
@@ -630,7 +662,7 @@ class Parser {
       const open = this.advance();
       const key = this.parseExpression();
       this.expectPunct(']');
-      e = { kind: 'mapAccess', target: e, key, pos: open.pos };
+      e = this.node({ kind: 'mapAccess', target: e, key, pos: open.pos }, e, key);
     }
     return e;
   }
@@ -725,7 +757,7 @@ class Parser {
     }
     if (!this.isPunct(')')) throw this.unexpected("',' or ')'");
     this.advance();
-    return { kind: 'call', name, args, namedArgs, distinct, star, pos: nameTok.pos };
+    return this.node({ kind: 'call', name, args, namedArgs, distinct, star, pos: nameTok.pos }, ...args, ...namedArgs.map((n) => n.value));
   }
 
   /** case : CASE expression? (WHEN expression THEN expression)+ (ELSE expression)? END */
@@ -743,7 +775,8 @@ class Parser {
     const otherwise = this.expectOptionalKeyword('ELSE') ? this.parseExpression() : null;
     if (!this.isKeyword('END')) throw this.unexpected(otherwise === null ? 'WHEN, ELSE or END' : 'END');
     this.advance();
-    return { kind: 'case', operand, whens, else: otherwise, pos: start.pos };
+    const parts = [...(operand ? [operand] : []), ...whens.flatMap((w) => [w.when, w.then]), ...(otherwise ? [otherwise] : [])];
+    return this.node({ kind: 'case', operand, whens, else: otherwise, pos: start.pos }, ...parts);
   }
 }
 

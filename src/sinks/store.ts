@@ -162,10 +162,12 @@ class DuckDBStore implements Store {
   ensureViewTable(view: string, columns: readonly ColumnSpec[]): Promise<void> {
     return this.exclusive(async () => {
       const table = `view_${view}`;
+      // The window bounds always lead; a view that also selects them must not duplicate them.
+      const own = columns.filter((c) => c.name !== 'window_start' && c.name !== 'window_end');
       const wanted: [string, string][] = [
         ['window_start', 'TIMESTAMP'],
         ['window_end', 'TIMESTAMP'],
-        ...columns.map((c): [string, string] => [c.name, DUCKDB_TYPE[c.type]]),
+        ...own.map((c): [string, string] => [c.name, DUCKDB_TYPE[c.type]]),
       ];
       const existing = await this.tableShape(table);
       if (existing.length > 0 && !sameShape(existing, wanted)) {
@@ -175,7 +177,7 @@ class DuckDBStore implements Store {
       }
       const cols = wanted.map(([name, type]) => `${quoteIdent(name)} ${type}`).join(', ');
       await this.conn.run(`CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (${cols})`);
-      this.views.set(view, columns);
+      this.views.set(view, own);
     });
   }
 

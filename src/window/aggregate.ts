@@ -265,79 +265,87 @@ class IntegerSumAggregator implements Aggregator<IntegerSumState> {
  * State of MIN and MAX over numbers (and TIMESTAMPs) or strings (UTF-16 code unit order, like
  * Java's String.compareTo in ksqlDB). Other types are skipped. Should a column ever mix numbers and
  * strings, numbers order before strings, so the result still does not depend on merge order.
+ * Numbers live in their own field: a field that may also hold a string would box every new
+ * number, and MAX(event_time) updates on nearly every event.
  */
 export class ExtremeState {
-  v: number | string | null = null;
+  /** 0: nothing yet, 1: `num` holds the result, 2: `str` does. */
+  type = 0;
+  num = NaN;
+  str = '';
 }
 
-function extremeFromJSON(kind: AggregateKind, j: unknown): ExtremeState {
-  if (j !== null && typeof j !== 'string' && !finite(j)) throw badState(kind);
-  const s = new ExtremeState();
-  s.v = j;
-  return s;
+abstract class ExtremeAggregator implements Aggregator<ExtremeState> {
+  abstract readonly kind: 'MIN' | 'MAX';
+  abstract addNumber(s: ExtremeState, v: number): void;
+  abstract addString(s: ExtremeState, v: string): void;
+  init(): ExtremeState {
+    return new ExtremeState();
+  }
+  add(s: ExtremeState, v: Value): void {
+    if (typeof v === 'number') {
+      if (Number.isFinite(v)) this.addNumber(s, v);
+    } else if (typeof v === 'string') {
+      this.addString(s, v);
+    }
+  }
+  merge(into: ExtremeState, from: ExtremeState): void {
+    if (from.type === 1) this.addNumber(into, from.num);
+    else if (from.type === 2) this.addString(into, from.str);
+  }
+  result(s: ExtremeState): Value {
+    return s.type === 0 ? null : s.type === 1 ? s.num : s.str;
+  }
+  clone(s: ExtremeState): ExtremeState {
+    const c = new ExtremeState();
+    c.type = s.type;
+    c.num = s.num;
+    c.str = s.str;
+    return c;
+  }
+  /** The result itself: null, a number or a string. */
+  toJSON(s: ExtremeState): unknown {
+    return this.result(s);
+  }
+  fromJSON(j: unknown): ExtremeState {
+    const s = new ExtremeState();
+    if (typeof j === 'string') this.addString(s, j);
+    else if (finite(j)) this.addNumber(s, j);
+    else if (j !== null) throw badState(this.kind);
+    return s;
+  }
 }
 
-class MinAggregator implements Aggregator<ExtremeState> {
+class MinAggregator extends ExtremeAggregator {
   readonly kind = 'MIN' as const;
-  init(): ExtremeState {
-    return new ExtremeState();
-  }
-  add(s: ExtremeState, v: Value): void {
-    const cur = s.v;
-    if (typeof v === 'number') {
-      if (Number.isFinite(v) && (cur === null || typeof cur === 'string' || v < cur)) s.v = v;
-    } else if (typeof v === 'string') {
-      if (cur === null || (typeof cur === 'string' && v < cur)) s.v = v;
+  addNumber(s: ExtremeState, v: number): void {
+    if (s.type !== 1 || v < s.num) {
+      s.type = 1;
+      s.num = v;
+      s.str = '';
     }
   }
-  merge(into: ExtremeState, from: ExtremeState): void {
-    if (from.v !== null) this.add(into, from.v);
-  }
-  result(s: ExtremeState): Value {
-    return s.v;
-  }
-  clone(s: ExtremeState): ExtremeState {
-    const c = new ExtremeState();
-    c.v = s.v;
-    return c;
-  }
-  toJSON(s: ExtremeState): unknown {
-    return s.v;
-  }
-  fromJSON(j: unknown): ExtremeState {
-    return extremeFromJSON(this.kind, j);
+  addString(s: ExtremeState, v: string): void {
+    if (s.type === 0 || (s.type === 2 && v < s.str)) {
+      s.type = 2;
+      s.str = v;
+    }
   }
 }
 
-class MaxAggregator implements Aggregator<ExtremeState> {
+class MaxAggregator extends ExtremeAggregator {
   readonly kind = 'MAX' as const;
-  init(): ExtremeState {
-    return new ExtremeState();
-  }
-  add(s: ExtremeState, v: Value): void {
-    const cur = s.v;
-    if (typeof v === 'number') {
-      if (Number.isFinite(v) && (cur === null || (typeof cur === 'number' && v > cur))) s.v = v;
-    } else if (typeof v === 'string') {
-      if (cur === null || typeof cur === 'number' || v > cur) s.v = v;
+  addNumber(s: ExtremeState, v: number): void {
+    if (s.type === 0 || (s.type === 1 && v > s.num)) {
+      s.type = 1;
+      s.num = v;
     }
   }
-  merge(into: ExtremeState, from: ExtremeState): void {
-    if (from.v !== null) this.add(into, from.v);
-  }
-  result(s: ExtremeState): Value {
-    return s.v;
-  }
-  clone(s: ExtremeState): ExtremeState {
-    const c = new ExtremeState();
-    c.v = s.v;
-    return c;
-  }
-  toJSON(s: ExtremeState): unknown {
-    return s.v;
-  }
-  fromJSON(j: unknown): ExtremeState {
-    return extremeFromJSON(this.kind, j);
+  addString(s: ExtremeState, v: string): void {
+    if (s.type !== 2 || v > s.str) {
+      s.type = 2;
+      s.str = v;
+    }
   }
 }
 
@@ -468,10 +476,15 @@ class PercentileAggregator implements Aggregator<QuantileState> {
 
 // ---- EARLIEST and LATEST ----------------------------------------------------------------------
 
-/** State of EARLIEST/LATEST: the value with the smallest/largest arrival sequence number. */
+/**
+ * State of EARLIEST/LATEST: the value with the smallest/largest arrival sequence number. A number
+ * is kept in `num` (see ExtremeState for why); `v` holds any other value.
+ */
 export class ArrivalState {
   found = false;
   seq = 0;
+  isNum = false;
+  num = NaN;
   v: Value = null;
 }
 
@@ -491,42 +504,47 @@ class ArrivalAggregator implements Aggregator<ArrivalState> {
     return new ArrivalState();
   }
   add(s: ArrivalState, v: Value, seq: number): void {
-    if (v === undefined) v = null;
-    if (v === null && this.ignoreNulls) return;
-    if (!s.found || (this.latest ? seq > s.seq : seq < s.seq)) {
-      s.found = true;
-      s.seq = seq;
-      s.v = v;
+    if (v == null && this.ignoreNulls) return;
+    if (s.found && (this.latest ? seq <= s.seq : seq >= s.seq)) return;
+    s.found = true;
+    s.seq = seq;
+    if (typeof v === 'number') {
+      s.isNum = true;
+      s.num = v;
+      s.v = null;
+    } else {
+      s.isNum = false;
+      s.v = v ?? null;
     }
   }
   merge(into: ArrivalState, from: ArrivalState): void {
-    if (from.found) this.add(into, from.v, from.seq);
+    if (from.found) this.add(into, this.result(from), from.seq);
   }
   result(s: ArrivalState): Value {
-    return s.v;
+    return s.isNum ? s.num : s.v;
   }
   clone(s: ArrivalState): ArrivalState {
     const c = new ArrivalState();
     c.found = s.found;
     c.seq = s.seq;
+    c.isNum = s.isNum;
+    c.num = s.num;
     c.v = s.v;
     return c;
   }
   /** `null` when empty; `{s, v}`, or `{s, x: 'NaN'|'Infinity'|'-Infinity'}` for what JSON cannot hold. */
   toJSON(s: ArrivalState): unknown {
     if (!s.found) return null;
-    if (typeof s.v === 'number' && !Number.isFinite(s.v)) return { s: s.seq, x: String(s.v) };
-    return { s: s.seq, v: s.v };
+    if (s.isNum && !Number.isFinite(s.num)) return { s: s.seq, x: String(s.num) };
+    return { s: s.seq, v: this.result(s) };
   }
   fromJSON(j: unknown): ArrivalState {
     const s = new ArrivalState();
     if (j === null) return s;
     const o = json(j, this.kind);
     if (!finite(o.s)) throw badState(this.kind);
-    s.found = true;
-    s.seq = o.s;
-    if (typeof o.x === 'string') s.v = Number(o.x);
-    else if (isValue(o.v)) s.v = o.v;
+    if (typeof o.x === 'string') this.add(s, Number(o.x), o.s);
+    else if (isValue(o.v)) this.add(s, o.v, o.s);
     else throw badState(this.kind);
     return s;
   }

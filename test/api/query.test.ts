@@ -73,6 +73,12 @@ describe('query engine', () => {
     expect(r.truncated).toBeUndefined();
   });
 
+  it('returns JSON columns as the JSON they hold', async () => {
+    const r = await engine.run("SELECT tags, '[1,{\"a\":null}]'::JSON AS j FROM view_latency LIMIT 1");
+    expect(r.columns).toEqual([{ name: 'tags', type: 'JSON' }, { name: 'j', type: 'JSON' }]);
+    expect(r.rows).toEqual([[{ env: 'prod' }, [1, { a: null }]]]);
+  });
+
   it('converts big integers beyond 2^53 to strings and keeps exact ones as numbers', async () => {
     const r = await engine.run('SELECT 9007199254740993::BIGINT AS big, 42::HUGEINT AS small, 1.25::DECIMAL(5,2) AS d, NULL AS z');
     expect(r.rows).toEqual([['9007199254740993', 42, 1.25, null]]);

@@ -72,6 +72,7 @@ describe('WsHub subscriptions', () => {
     c.send({ op: 'subscribe', id: 's2', view: 'error_rate' });
     await c.next((m) => m.id === 's1');
     await c.next((m) => m.id === 's2');
+    expect(app.hub.hasSubscribers('request_rate')).toBe(true);
     c.send({ op: 'unsubscribe', id: 's1' });
     // The error for an unknown id proves the unsubscribe before it has been processed.
     c.send({ op: 'unsubscribe', id: 'nope' });
@@ -81,6 +82,7 @@ describe('WsHub subscriptions', () => {
     const u = await c.next((m) => m.op === 'update');
     expect(u.id).toBe('s2');
     expect(c.received.some((m) => m.op === 'update' && m.id === 's1')).toBe(false);
+    expect(app.hub.hasSubscribers('request_rate')).toBe(false);
     c.send({ op: 'subscribe', id: 's1', view: 'request_rate' });
     expect((await c.next((m) => m.id === 's1')).rows).toEqual([{ service: 'a', requests: 1 }]);
   });

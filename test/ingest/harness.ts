@@ -1,7 +1,7 @@
 /**
  * IngestHarness: the ingest path wired the way the engine wires it (source -> decoder -> DLQ /
- * deduper -> counter), plus small Kafka helpers for the ingest integration tests. Tests use
- * kafkajs directly to produce to chosen partitions and to read topics back.
+ * deduper -> counter), plus Kafka helpers that take the broker list explicitly, because the
+ * restart test runs its own second broker (test/helpers/kafka.ts serves the shared one).
  */
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
@@ -10,16 +10,17 @@ import { makeDecoder, type DecodeReason } from '../../src/ingest/decode.js';
 import { deadLetterMessage, type DeadLetter } from '../../src/ingest/dead-letter.js';
 import { Deduper } from '../../src/ingest/dedupe.js';
 import type { IngestLogger } from '../../src/ingest/kafka-client.js';
-import { createKafkaProducer, type KafkaProducer } from '../../src/ingest/kafka-producer.js';
+import { createDeadLetterProducer, type DeadLetterProducer } from '../../src/ingest/kafka-producer.js';
 import { createKafkaSource, type KafkaSource, type PartitionKey, type SourceBatch } from '../../src/ingest/kafka-source.js';
 import { WatermarkTracker } from '../../src/ingest/watermark.js';
+import { brokers } from '../helpers/kafka.js';
 import { metrics } from '../../src/metrics.js';
 import type { StreamPlan } from '../../src/plan.js';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
-/** The broker the shared test setup provides (SEISMO_TEST_BROKERS overrides). */
-export const TEST_BROKERS = (process.env.SEISMO_TEST_BROKERS ?? process.env.SEISMO_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+/** The broker test/global-setup.ts provides (shared by all test files). */
+export const testBrokers = (): string[] => brokers();
 
 /** A name unique to this run, so tests never see each other's topics or groups. */
 export const unique = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
@@ -57,36 +58,6 @@ export async function produce(
   } finally {
     await producer.disconnect();
   }
-}
-
-/** Reads a whole topic from the beginning until `count` records arrived (or throws after timeoutMs). */
-export async function readTopic(
-  brokers: readonly string[],
-  topic: string,
-  count: number,
-  timeoutMs = 60_000,
-): Promise<{ key: string | null; value: string }[]> {
-  const consumer = client(brokers).consumer({ groupId: unique('reader') });
-  const out: { key: string | null; value: string }[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`read ${out.length} of ${count} records from ${topic}`)), timeoutMs);
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          out.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? '' });
-          if (out.length >= count) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return out;
 }
 
 /** High watermarks (next offset to be written) per partition. */
@@ -142,7 +113,7 @@ export class IngestHarness {
   readonly watermark = new WatermarkTracker();
   private readonly deduper = new Deduper();
   private readonly decode;
-  private dlq: KafkaProducer | null = null;
+  private dlq: DeadLetterProducer | null = null;
 
   constructor(private readonly opts: HarnessOptions) {
     this.decode = makeDecoder(opts.stream);
@@ -158,7 +129,7 @@ export class IngestHarness {
   }
 
   async start(): Promise<void> {
-    this.dlq = await createKafkaProducer({ brokers: this.opts.brokers, ensureTopics: [this.opts.dlqTopic] });
+    this.dlq = await createDeadLetterProducer({ brokers: this.opts.brokers, topic: this.opts.dlqTopic });
     await this.source.start();
   }
 
@@ -206,7 +177,7 @@ export class IngestHarness {
       metrics.eventsConsumed.inc({ stream });
     }
     // Dead letters are acknowledged before the batch counts as processed (at-least-once DLQ).
-    if (letters.length > 0) await this.dlq?.send(this.opts.dlqTopic, letters);
+    if (letters.length > 0) await this.dlq?.send(letters);
   }
 }
 

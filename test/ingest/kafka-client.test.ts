@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkSasl, parseBrokers } from '../../src/ingest/kafka-client.js';
 import { checkBrokers } from '../../src/ingest/kafka-source.js';
-import { TEST_BROKERS } from './harness.js';
+import { testBrokers } from './harness.js';
 
 describe('parseBrokers', () => {
   it.each([
@@ -31,7 +31,7 @@ describe('checkSasl', () => {
 
 describe('checkBrokers', () => {
   it('passes against the test broker', async () => {
-    await expect(checkBrokers({ brokers: TEST_BROKERS }, 10_000)).resolves.toBeUndefined();
+    await expect(checkBrokers({ brokers: testBrokers() }, 10_000)).resolves.toBeUndefined();
   });
 
   it('says in one line that nothing listens on a port', async () => {

@@ -11,6 +11,7 @@ import { startBroker, stopBroker } from '../../src/devkafka/broker.js';
 import type { DecodeReason } from '../../src/ingest/decode.js';
 import { registry } from '../../src/metrics.js';
 import type { StreamPlan } from '../../src/plan.js';
+import { consumeAll } from '../helpers/kafka.js';
 import {
   committedOffsets,
   createTopic,
@@ -19,8 +20,7 @@ import {
   memoryLogger,
   parseLetters,
   produce,
-  readTopic,
-  TEST_BROKERS,
+  testBrokers,
   unique,
   waitUntil,
 } from './harness.js';
@@ -72,9 +72,10 @@ const counterValue = async (name: string, labels: Record<string, string>): Promi
 
 describe('kafka source: decode, dead-letter, dedupe, offsets', () => {
   it('counts 30,000 valid events once, dead-letters 200, drops 300 duplicates', async () => {
+    const shared = testBrokers();
     const topic = unique('ingest');
     const dlqTopic = unique('dlq');
-    await createTopic(TEST_BROKERS, topic, 3);
+    await createTopic(shared, topic, 3);
     const stream = streamOn(topic);
 
     // Per partition: valid events in order, invalid records spread through them, then 300
@@ -90,14 +91,16 @@ describe('kafka source: decode, dead-letter, dedupe, offsets', () => {
       records.push({ partition: j % 3, key: `k${j % 50}`, value: event(j) });
     }
     expect(records.length).toBe(30_500);
-    await produce(TEST_BROKERS, topic, records);
-    const ends = await endOffsets(TEST_BROKERS, topic);
+    await produce(shared, topic, records);
+    const ends = await endOffsets(shared, topic);
 
     const groupId = unique('g');
-    const h = new IngestHarness({ brokers: TEST_BROKERS, stream, groupId, dlqTopic });
+    const h = new IngestHarness({ brokers: shared, stream, groupId, dlqTopic });
+    const t0 = Date.now();
     await h.start();
     try {
       await waitUntil(() => `positions ${JSON.stringify([...h.positions()].map(String))}`, () => h.caughtUp(ends));
+      if (process.env.SEISMO_TEST_VERBOSE) console.log(`ingested 30,500 records in ${Date.now() - t0} ms (including group join)`);
       expect(h.source.status().state).toBe('connected');
       await h.commit();
     } finally {
@@ -119,10 +122,10 @@ describe('kafka source: decode, dead-letter, dedupe, offsets', () => {
     for (const p of [0, 1, 2]) expect(await counterValue('seismo_consumer_lag', { topic, partition: String(p) })).toBe(0);
 
     // Committed offsets are exactly the processed positions.
-    expect(await committedOffsets(TEST_BROKERS, groupId, topic)).toEqual(ends);
+    expect(await committedOffsets(shared, groupId, topic)).toEqual(ends);
 
     // The dead-letter topic holds the 200 with their reasons, keyed by the original key.
-    const letters = await readTopic(TEST_BROKERS, dlqTopic, 200);
+    const letters = (await consumeAll(dlqTopic, 200)).map((r) => ({ key: r.key, value: r.value ?? '' }));
     expect(letters.length).toBe(200);
     const parsed = parseLetters(letters);
     const byReason = new Map<string, number>();
@@ -143,13 +146,14 @@ describe('kafka source: decode, dead-letter, dedupe, offsets', () => {
   });
 
   it('resumes at the offsets onAssign returns, overriding the committed ones', async () => {
+    const shared = testBrokers();
     const topic = unique('seek');
-    await createTopic(TEST_BROKERS, topic, 1);
-    await produce(TEST_BROKERS, topic, Array.from({ length: 100 }, (_, i) => ({ partition: 0, key: null, value: event(i) })));
+    await createTopic(shared, topic, 1);
+    await produce(shared, topic, Array.from({ length: 100 }, (_, i) => ({ partition: 0, key: null, value: event(i) })));
     const seen: string[] = [];
     const { createKafkaSource } = await import('../../src/ingest/kafka-source.js');
     const source = createKafkaSource({
-      brokers: TEST_BROKERS,
+      brokers: shared,
       groupId: unique('g'),
       topics: [topic],
       fromBeginning: true,

@@ -93,9 +93,12 @@ test('5,000 random and mutated inputs: parse returns or throws SqlSyntaxError, n
 });
 
 test('pathological sizes stay linear and never exhaust the stack', () => {
-  const long = `CREATE VIEW v AS SELECT ${Array.from({ length: 20_000 }, (_, i) => `a${i}`).join(' + ')} FROM s;`;
-  expect(parse('big.sql', long).statements).toHaveLength(1);
-  for (const text of ['('.repeat(100_000), 'NOT '.repeat(100_000), '-'.repeat(100_000), "labels['k']".repeat(10_000), 'CASE '.repeat(50_000)]) {
+  const chain = (n: number) => `CREATE VIEW v AS SELECT ${Array.from({ length: n }, (_, i) => `a${i}`).join(' + ')} FROM s;`;
+  expect(parse('big.sql', chain(900)).statements).toHaveLength(1);
+  expect(() => parse('big.sql', chain(20_000))).toThrow('expression is too long or too deeply nested (more than 1000 levels)');
+  const nested = `CREATE VIEW v AS SELECT ${'(a + '.repeat(150)}1${')'.repeat(150)} * ${'b + '.repeat(900)}1 FROM s;`;
+  expect(() => parse('big.sql', nested)).toThrow('expression is too long or too deeply nested');
+  for (const text of ['('.repeat(100_000), 'NOT '.repeat(100_000), '- '.repeat(100_000), "labels['k']".repeat(10_000), 'CASE '.repeat(50_000), '1 + '.repeat(100_000)]) {
     expect(() => parse('deep.sql', `CREATE VIEW v AS SELECT ${text}`)).toThrow(SqlSyntaxError);
   }
 });

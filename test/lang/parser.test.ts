@@ -170,6 +170,19 @@ describe('statements', () => {
     expect(selectOf('CREATE VIEW v AS SELECT value v, count c FROM s;').items.map((i) => i.alias)).toEqual(['v', 'c']);
   });
 
+  test('after AS any word is an alias, even a reserved one', () => {
+    const s = selectOf('CREATE VIEW v AS SELECT WINDOWSTART AS windowstart, a AS "End", b AS from FROM s AS window;');
+    expect(s.items.map((i) => i.alias)).toEqual(['windowstart', 'end', 'from']);
+    expect(s.from.alias).toBe('window');
+  });
+
+  test('window, partition, group and emit are column names unless they start a clause', () => {
+    const s = selectOf('CREATE VIEW v AS SELECT window, partition, group, emit FROM s WHERE window > 1 WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY group EMIT FINAL;');
+    expect(s.items.map((i) => i.expr)).toMatchObject([{ name: 'window' }, { name: 'partition' }, { name: 'group' }, { name: 'emit' }]);
+    expect(s.window?.type).toBe('TUMBLING');
+    expect(s.emit).toBe('FINAL');
+  });
+
   test('SELECT * sets star', () => {
     const s = selectOf('CREATE VIEW v AS SELECT * FROM s;');
     expect(s.star).toBe(true);

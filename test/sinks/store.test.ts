@@ -198,6 +198,13 @@ describe('store', () => {
     expect(old.getRowsJS()).toEqual([[1n]]);
   });
 
+  it('does not duplicate window bounds a view also selects', async () => {
+    const s = await open();
+    await s.ensureViewTable('w', [{ name: 'window_start', type: 'TIMESTAMP' }, { name: 'c', type: 'BIGINT' }]);
+    await s.commitCheckpoint({ ...empty, viewRows: new Map([['w', [{ window_start: T0, window_end: T0 + 5, c: 2 }]]]), state: [] });
+    expect(await s.readViewRows('w')).toEqual([{ window_start: T0, window_end: T0 + 5, c: 2 }]);
+  });
+
   it('quotes view names that are not plain identifiers', async () => {
     const s = await open();
     await s.ensureViewTable('Weird "name"; DROP TABLE alerts', [{ name: 'select', type: 'VARCHAR' }]);

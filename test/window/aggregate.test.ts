@@ -109,6 +109,14 @@ describe('aggregate results', () => {
     }
   });
 
+  it('EARLIEST/LATEST keep values JSON cannot hold through a checkpoint', () => {
+    for (const v of [NaN, Infinity, -Infinity]) {
+      const agg = makeAggregator('LATEST');
+      const restored = agg.fromJSON(JSON.parse(JSON.stringify(agg.toJSON(aggregate(agg, [1, v])))));
+      expect(agg.result(restored)).toBe(v);
+    }
+  });
+
   it('rejects a PERCENTILE quantile outside 0..1 with one clear line', () => {
     expect(() => makeAggregator('PERCENTILE', { q: 1.5 })).toThrow(
       'PERCENTILE needs a quantile between 0 and 1, got 1.5',
