@@ -56,9 +56,9 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
   const loaded = loadProgram(cfg.queries);
   if (!loaded.ok) throw new SeismoError('QUERY_FILE', `${loaded.count} error(s) in the query files:\n${loaded.errors}`);
   let program = loaded.program;
-  log.info(`loaded ${loaded.summary}`);
   const conn = { brokers: cfg.brokers, ssl: cfg.ssl, sasl: cfg.sasl, clientId: 'seismo' };
   await checkBrokers(conn, 10_000);
+  log.info(`loaded ${loaded.summary}`);
 
   const store = await openStore(cfg.db, { log: (l) => log.warn(l) });
   await ensureViewTables(store, program);

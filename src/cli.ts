@@ -10,13 +10,14 @@ import { registerReplay } from './commands/replay.js';
 import { registerCheck } from './commands/check.js';
 import { registerQuery } from './commands/query.js';
 import { registerBacktest } from './commands/backtest.js';
+import { registerExport } from './commands/export.js';
 
 const program = new Command('seismo')
   .description('Real-time analytics and anomaly detection for Apache Kafka')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of [registerKafka, registerRun, registerReplay, registerCheck, registerQuery, registerBacktest]) {
+for (const register of [registerKafka, registerRun, registerReplay, registerCheck, registerQuery, registerBacktest, registerExport]) {
   register(program);
 }
 

@@ -41,6 +41,9 @@ export interface HttpServerHandle {
   close(): Promise<void>;
 }
 
+const PAGE_CSP =
+  "default-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
+
 /** Largest request body accepted (POST /api/query). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -295,6 +298,8 @@ async function sendFile(res: ServerResponse, file: string): Promise<void> {
     'content-type': STATIC_TYPES[ext] ?? 'application/octet-stream',
     'cache-control': 'no-cache',
     'x-content-type-options': 'nosniff',
+    // The page loads only its own scripts and talks only to this server, whatever a label says.
+    ...(ext === '.html' ? { 'content-security-policy': PAGE_CSP } : {}),
   });
   res.end(content);
 }

@@ -99,8 +99,8 @@ export function formatIncidents(alerts: readonly AlertPayload[]): string {
       groupLabels(a.labels),
       a.startsAt,
       a.status === 'firing' ? 'still firing' : a.status,
-      a.status === 'resolved' ? a.endsAt : null,
-      a.status === 'resolved' ? duration(Date.parse(a.endsAt ?? a.startsAt) - Date.parse(a.startsAt)) : null,
+      a.status === 'resolved' ? a.endsAt : '-',
+      a.status === 'resolved' ? duration(Date.parse(a.endsAt ?? a.startsAt) - Date.parse(a.startsAt)) : '-',
       a.annotations.summary ?? '',
     ];
     if (a.status === 'firing') open.set(id, row);

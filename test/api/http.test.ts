@@ -48,6 +48,7 @@ describe('HTTP routes', () => {
       expect(res.headers.get('content-type'), path).toMatch(type);
       expect(await res.text(), path).toMatch(body);
     }
+    expect((await fetch(app.url + '/')).headers.get('content-security-policy')).toMatch(/script-src 'self'/);
     for (const path of ['/static/../http.ts', '/static/%2e%2e/http.ts', '/static/nope.js', '/etc/passwd']) {
       expect((await fetch(app.url + path)).status, path).toBe(404);
     }

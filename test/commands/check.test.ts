@@ -1,9 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
-import { runCheck } from '../../src/commands/check.js';
+import { afterAll, describe, expect, test, vi } from 'vitest';
+import { registerCheck, runCheck } from '../../src/commands/check.js';
 
 const root = mkdtempSync(join(tmpdir(), 'seismo-check-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -42,16 +42,32 @@ describe('seismo check', () => {
   });
 });
 
-// The real command line, when the build exists (npm test builds first).
-const bin = new URL('../../dist/src/cli.js', import.meta.url);
-const builtCheck = new URL('../../dist/src/commands/check.js', import.meta.url);
-const built = existsSync(bin) && existsSync(builtCheck) && readFileSync(builtCheck, 'utf8').includes('runCheck');
-describe.runIf(built)('seismo check (built CLI)', () => {
-  test('exit 1 and file:line:col on stderr for an error; exit 0 otherwise', () => {
+describe('seismo check (registered on commander)', () => {
+  async function run(args: string[]): Promise<{ code: number | undefined; stdout: string; stderr: string }> {
+    const program = new Command('seismo').exitOverride();
+    registerCheck(program);
+    const out: string[] = [];
+    const err: string[] = [];
+    const so = vi.spyOn(process.stdout, 'write').mockImplementation((c) => (out.push(String(c)), true));
+    const se = vi.spyOn(process.stderr, 'write').mockImplementation((c) => (err.push(String(c)), true));
+    const before = process.exitCode;
+    try {
+      await program.parseAsync(['node', 'seismo', 'check', ...args]);
+      return { code: process.exitCode as number | undefined, stdout: out.join(''), stderr: err.join('') };
+    } finally {
+      so.mockRestore();
+      se.mockRestore();
+      process.exitCode = before;
+    }
+  }
+
+  test('exit 1 and file:line:col on stderr for an error; exit 0 and the summary otherwise', async () => {
     const bad = file('bad.sql', 'CREATE VIEW v AS SELECT a FROM nowhere;\n');
-    const r = spawnSync(process.execPath, [bin.pathname, 'check', bad], { encoding: 'utf8' });
-    expect(r.status).toBe(1);
+    const r = await run([bad]);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${bad}:1:32: unknown stream or view 'nowhere'`);
-    expect(execFileSync(process.execPath, [bin.pathname, 'check', 'queries/'], { encoding: 'utf8' })).toMatch(/^ok: /);
+    const good = await run(['queries/']);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toMatch(/^ok: /);
   });
 });

@@ -35,6 +35,7 @@ export class AlertsPanel {
     );
     const firing = items.filter((a) => a.status === 'firing').length;
     this.count.textContent = `${firing} firing`;
+    document.title = firing > 0 ? `(${firing}) seismo` : 'seismo';
     this.count.dataset.firing = String(firing);
     this.empty.hidden = items.length > 0;
     this.list.innerHTML = items.map((a) => item(a, now)).join('');

@@ -178,7 +178,8 @@ export class Panel {
     const data = [xs.map((x) => x / 1000), ...columns];
     this.el.dataset.points = String(points);
     this.el.dataset.series = String(series.length);
-    if (points === 0) return;
+    // A line needs two points; a single x value would also stretch uPlot's time axis over years.
+    if (points === 0 || xs.length < 2) return;
     const seriesKey = series.map((s) => s.label).join('\u0000');
     if (!this.chart || seriesKey !== this.chartSeriesKey) this.createChart(series, data, seriesKey);
     else {
@@ -205,8 +206,7 @@ export class Panel {
       {
         width: Math.max(200, this.body.clientWidth),
         height: this.def.height ?? DEFAULT_HEIGHT,
-        // A single sample would otherwise stretch the time axis over years.
-        scales: { x: { time: true, range: (_u, min, max) => (min === max ? [min - 60, max + 1] : [min, max]) } },
+        scales: { x: { time: true } },
         cursor: { points: { size: 6 } },
         legend: { live: true },
         series: [
