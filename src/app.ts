@@ -9,6 +9,7 @@ import { SeismoError, describeError } from './errors.js';
 import { loadProgram } from './program.js';
 import type { ProgramPlan, QueryPlan } from './lang/compile.js';
 import { Engine } from './engine/engine.js';
+import { AggregateOp } from './engine/aggregate-op.js';
 import { LiveSink, type EventOrigin } from './live-sink.js';
 import { makeDecoder, type Decoder } from './ingest/decode.js';
 import { Deduper, type DeduperState } from './ingest/dedupe.js';
@@ -76,6 +77,7 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
     alertsTopic: cfg.alertsTopic,
     deadLetterTopic: cfg.deadLetterTopic,
     now: Date.now,
+    log: (line) => log.warn(line),
     onAlert: (a) => {
       if (amSink) amSink.send([a]).catch((err: unknown) => log.warn(`alertmanager: ${describeError(err)}`));
     },
@@ -232,7 +234,10 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
         metrics.watermark.set({ stream: s.plan.name }, Math.max(0, s.watermark.current() / 1000));
       }
       for (const op of engine.ops.values()) {
-        if ('groups' in op) metrics.openGroups.set({ view: op.plan.name }, (op.groups as Map<string, unknown>).size);
+        if (op instanceof AggregateOp) {
+          metrics.openGroups.set({ view: op.plan.name }, op.groups.size);
+          metrics.openPanes.set({ view: op.plan.name }, op.openPanes);
+        }
       }
     }, 1000),
     setInterval(() => {

@@ -36,6 +36,8 @@ export class LiveSink implements EngineSink {
   /** Messages to produce at the end of the current batch, per topic. */
   outbox = new Map<string, ProducerMessage[]>();
   readonly health = new Map<string, RuleHealth>();
+  /** Views whose group cap was hit (logged once each). */
+  private readonly capped = new Set<string>();
 
   constructor(
     private readonly deps: {
@@ -44,6 +46,7 @@ export class LiveSink implements EngineSink {
       deadLetterTopic: string;
       onAlert?: (alert: AlertPayload) => void;
       now: () => number;
+      log?: (line: string) => void;
     },
   ) {}
 
@@ -95,6 +98,10 @@ export class LiveSink implements EngineSink {
 
   rejected(plan: QueryPlan, reason: 'null_key' | 'max_groups'): void {
     metrics.groupsDropped.inc({ view: plan.name, reason });
+    if (reason === 'max_groups' && !this.capped.has(plan.name)) {
+      this.capped.add(plan.name);
+      this.deps.log?.(`${plan.name}: reached max_groups = ${plan.maxGroups}; rows of new groups are dropped (seismo_groups_rejected_total)`);
+    }
   }
 
   ruleError(plan: QueryPlan, error: unknown): void {

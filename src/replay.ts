@@ -6,7 +6,7 @@
 import type { ProgramPlan, QueryPlan } from './lang/compile.js';
 import { Engine } from './engine/engine.js';
 import type { EngineSink, RowFlags } from './engine/sink.js';
-import { makeObjectDecoder } from './ingest/decode.js';
+import { makeObjectDecoder, parseTimestamp } from './ingest/decode.js';
 import type { AlertPayload } from './alerts/payload.js';
 import type { Row, WindowBounds } from './types.js';
 
@@ -88,8 +88,12 @@ export function replay(
   let watermark = -Infinity;
   let index = 0;
   for (const { obj, line } of input.rows) {
-    // Without a timestamp column a replayed row's event time is its position in the file.
-    const r = decode(obj, null, index++);
+    // Without a timestamp column, a row's `rowtime` field stands for the Kafka record timestamp
+    // (ksqlDB's name for it); failing that, its position in the file is its event time.
+    const rowtime = stream.timestampColumn === null ? (obj.rowtime ?? obj.ROWTIME) : undefined;
+    const recordTs = rowtime === undefined ? index : (parseTimestamp(rowtime) ?? index);
+    index++;
+    const r = decode(obj, null, recordTs);
     if (!r.ok) {
       stats.invalid++;
       onProblem(`line ${line}: ${r.reason}: ${r.detail}`);

@@ -53,6 +53,9 @@ export class AggregateOp implements QueryOp {
   private readonly closing = new MinHeap<number | SessionRef>();
   /** Time windows: pane start -> groups with data in that pane (one Set.add per event). */
   private readonly index = new Map<number, Set<Group>>();
+  private nextOrdinal = 0;
+  /** Partial-aggregate states held in panes, over all groups (seismo_open_panes). */
+  openPanes = 0;
   /** Window starts (sliding: pane starts) waiting in the closing heap. */
   private readonly scheduled = new Set<number>();
   /** Panes below this start have been evicted. */
@@ -94,7 +97,7 @@ export class AggregateOp implements QueryOp {
     let group = this.groups.get(keyStr);
     if (!group) {
       if (this.groups.size >= plan.maxGroups) return this.sink.rejected(plan, 'max_groups');
-      group = newGroup(keyStr, keys.slice(), ts);
+      group = newGroup(keyStr, keys.slice(), ts, this.nextOrdinal++);
       if (plan.kind === 'alert' && plan.window) group.closedWithData = new Set();
       this.groups.set(keyStr, group);
     }
@@ -136,7 +139,10 @@ export class AggregateOp implements QueryOp {
 
   private addToPane(group: Group, p: number, ts: number): void {
     let states = group.panes.get(p);
-    if (!states) group.panes.set(p, (states = initStates(this.plan)));
+    if (!states) {
+      group.panes.set(p, (states = initStates(this.plan)));
+      this.openPanes++;
+    }
     addToStates(this.plan, states, this.env, this.opts.nextSeq());
     if (ts > group.lastSeen) group.lastSeen = ts;
   }
@@ -160,11 +166,16 @@ export class AggregateOp implements QueryOp {
   }
 
   /** The groups with data in window s (sliding: in pane s). */
-  private groupsOfWindow(s: number, w: TimeWindowDef): Iterable<Group> {
-    if (w.type !== 'HOPPING') return this.index.get(s) ?? [];
-    const groups = new Set<Group>();
-    for (let p = s; p < s + w.sizeMs; p += w.paneMs) for (const g of this.index.get(p) ?? []) groups.add(g);
-    return groups;
+  private groupsOfWindow(s: number, w: TimeWindowDef): Group[] {
+    let groups: Group[];
+    if (w.type !== 'HOPPING') groups = [...(this.index.get(s) ?? [])];
+    else {
+      const set = new Set<Group>();
+      for (let p = s; p < s + w.sizeMs; p += w.paneMs) for (const g of this.index.get(p) ?? []) set.add(g);
+      groups = [...set];
+    }
+    // Deterministic output order, the same before and after a restore.
+    return groups.sort((a, b) => a.ordinal - b.ordinal);
   }
 
   /** Evicts every pane below `before`: no open window holds it any more. */
@@ -177,7 +188,7 @@ export class AggregateOp implements QueryOp {
       if (!groups) continue;
       this.index.delete(p);
       for (const g of groups) {
-        g.panes.delete(p);
+        if (g.panes.delete(p)) this.openPanes--;
         this.maybeForget(g);
       }
     }
@@ -503,7 +514,7 @@ export class AggregateOp implements QueryOp {
     this.absenceCursor = s.absenceCursor;
     const w = plan.window;
     for (const g of s.groups) {
-      const group = newGroup(g.k, g.keys, g.f);
+      const group = newGroup(g.k, g.keys, g.f, this.nextOrdinal++);
       group.lastSeen = g.l;
       group.shown = g.shown ? new Set(g.shown) : null;
       group.closedWithData = g.cw ? new Set(g.cw) : null;

@@ -27,6 +27,8 @@ export interface Group {
   detectors: Detector[] | null;
   /** Alerts only: closed window starts that had data, consumed by absence evaluation. */
   closedWithData: Set<number> | null;
+  /** Creation order: groups closing together are emitted in this order (also after a restore). */
+  ordinal: number;
   /** Event time of the group's first and latest data (absence evaluation). */
   firstSeen: number;
   lastSeen: number;
@@ -41,8 +43,8 @@ export function keyString(keys: readonly Value[]): string {
   return keys.length === 0 ? '' : JSON.stringify(keys);
 }
 
-export function newGroup(keyStr: string, keys: Value[], at: number): Group {
-  return { keyStr, keys, panes: new Map(), sessions: [], shown: null, detectors: null, closedWithData: null, firstSeen: at, lastSeen: at };
+export function newGroup(keyStr: string, keys: Value[], at: number, ordinal: number): Group {
+  return { keyStr, keys, panes: new Map(), sessions: [], shown: null, detectors: null, closedWithData: null, ordinal, firstSeen: at, lastSeen: at };
 }
 
 export function initStates(plan: QueryPlan): unknown[] {

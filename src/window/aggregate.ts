@@ -279,15 +279,9 @@ abstract class ExtremeAggregator implements Aggregator<ExtremeState> {
   abstract readonly kind: 'MIN' | 'MAX';
   abstract addNumber(s: ExtremeState, v: number): void;
   abstract addString(s: ExtremeState, v: string): void;
+  abstract add(s: ExtremeState, v: Value): void;
   init(): ExtremeState {
     return new ExtremeState();
-  }
-  add(s: ExtremeState, v: Value): void {
-    if (typeof v === 'number') {
-      if (Number.isFinite(v)) this.addNumber(s, v);
-    } else if (typeof v === 'string') {
-      this.addString(s, v);
-    }
   }
   merge(into: ExtremeState, from: ExtremeState): void {
     if (from.type === 1) this.addNumber(into, from.num);
@@ -318,6 +312,14 @@ abstract class ExtremeAggregator implements Aggregator<ExtremeState> {
 
 class MinAggregator extends ExtremeAggregator {
   readonly kind = 'MIN' as const;
+  // Each subclass has its own add(): one shared by MIN and MAX made both slower (polymorphic).
+  add(s: ExtremeState, v: Value): void {
+    if (typeof v === 'number') {
+      if (Number.isFinite(v)) this.addNumber(s, v);
+    } else if (typeof v === 'string') {
+      this.addString(s, v);
+    }
+  }
   addNumber(s: ExtremeState, v: number): void {
     if (s.type !== 1 || v < s.num) {
       s.type = 1;
@@ -335,6 +337,14 @@ class MinAggregator extends ExtremeAggregator {
 
 class MaxAggregator extends ExtremeAggregator {
   readonly kind = 'MAX' as const;
+  // Each subclass has its own add(): one shared by MIN and MAX made both slower (polymorphic).
+  add(s: ExtremeState, v: Value): void {
+    if (typeof v === 'number') {
+      if (Number.isFinite(v)) this.addNumber(s, v);
+    } else if (typeof v === 'string') {
+      this.addString(s, v);
+    }
+  }
   addNumber(s: ExtremeState, v: number): void {
     if (s.type === 0 || (s.type === 1 && v > s.num)) {
       s.type = 1;

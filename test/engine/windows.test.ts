@@ -123,3 +123,23 @@ describe('determinism', () => {
     expect(JSON.stringify(run(sql, rows))).toBe(JSON.stringify(run(sql, rows)));
   });
 });
+
+describe('record timestamps in replay files', () => {
+  it('uses a rowtime field when the stream has no timestamp column (ksqlDB hopping "count" case)', () => {
+    const sql = `CREATE STREAM t (id INT) WITH (kafka_topic = 't');
+      CREATE VIEW s2 AS SELECT id, COUNT(*) AS count FROM t WINDOW HOPPING (SIZE 5 SECONDS, ADVANCE BY 1 SECONDS) GROUP BY id;`;
+    const out = compact(run(sql, [{ id: 0, rowtime: 10345 }, { id: 0, rowtime: 13251 }]));
+    expect(out).toEqual([
+      'row s2 [6,11] {"id":0,"count":1}',
+      'row s2 [7,12] {"id":0,"count":1}',
+      'row s2 [8,13] {"id":0,"count":1}',
+      'row s2 [9,14] {"id":0,"count":1}',
+      'row s2 [10,15] {"id":0,"count":1}',
+      'row s2 [9,14] {"id":0,"count":2}',
+      'row s2 [10,15] {"id":0,"count":2}',
+      'row s2 [11,16] {"id":0,"count":1}',
+      'row s2 [12,17] {"id":0,"count":1}',
+      'row s2 [13,18] {"id":0,"count":1}',
+    ]);
+  });
+});

@@ -1,0 +1,446 @@
+/**
+ * bench:e2e — seismo end to end against the local broker, compared in the same run with the two
+ * baselines that bound it: a bare kafkajs consumer that only JSON-parses (the client seismo is
+ * built on) and kcat (librdkafka, C) reading the same topic to /dev/null.
+ *
+ * 1. Throughput: N demo-like metric events (~200 bytes, SERIES series, keyed by series, 6
+ *    partitions) are produced with `kcat -P` into a fresh topic. Then, per run: kcat reads it to
+ *    the end; a kafkajs consumer reads it to the end; `seismo run` (a child process, so it has its
+ *    event loop to itself, as in production) consumes it with demo-like queries until
+ *    seismo_events_consumed_total (GET /metrics) reaches N, timed from the moment the service
+ *    reports ready (startup excluded). Medians over BENCH_RUNS runs.
+ * 2. Latency: a generator produces at half seismo's measured maximum into another fresh topic,
+ *    with probe events carrying their produce wall time. A `ws` client subscribed to a probe view
+ *    measures produce -> WebSocket update; a consumer of the alerts topic measures window close
+ *    (event time = produce wall time) -> alert on the topic.
+ *
+ * Prints one JSON line. Env: BENCH_EVENTS (2,000,000), BENCH_RUNS (1), BENCH_SERIES (10,000),
+ * BENCH_LATENCY_SECONDS (30, 0 to skip), SEISMO_KAFKA_BROKERS (127.0.0.1:9092),
+ * BENCH_CPU_PROF=DIR (run the seismo child with --cpu-prof into DIR), BENCH_KEEP_TOPICS=1.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import kafkajs from 'kafkajs';
+import { WebSocket } from 'ws';
+
+const { Kafka, logLevel } = kafkajs;
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 1));
+const SERIES = Number(process.env.BENCH_SERIES ?? 10_000);
+const PARTITIONS = 6;
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 30);
+/** Latency samples from the first seconds (consumer join, JIT warm-up) are dropped. */
+const LATENCY_WARMUP_MS = 5_000;
+const BROKERS = (process.env.SEISMO_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+/** Event-time density of the throughput topic: 20,000 events per second of event time. */
+const EVENT_TIME_RATE = 20_000;
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const SEISMO_BIN = join(ROOT, 'bin/seismo.js');
+const SELF = fileURLToPath(import.meta.url);
+
+/** Same fetch settings as seismo's source (src/ingest/kafka-source.ts), so the ratio isolates processing. */
+const FETCH = { maxBytes: 32 * 1024 * 1024, maxBytesPerPartition: 4 * 1024 * 1024, minBytes: 64 * 1024, maxWaitTimeInMs: 100 };
+
+/** The demo's metrics stream plus produced_ms (wall time at produce, for latency probes). */
+function queries(topic: string): string {
+  return `
+CREATE STREAM metrics (
+  event_id VARCHAR, event_time TIMESTAMP, source VARCHAR, schema_version INT,
+  name VARCHAR, value DOUBLE, labels MAP<VARCHAR, VARCHAR>, produced_ms BIGINT
+) WITH (kafka_topic = '${topic}', timestamp = 'event_time', event_id = 'event_id');
+
+CREATE VIEW rate AS
+SELECT labels['series'] AS series, COUNT(*) AS requests, AVG(value) AS avg_ms
+FROM metrics WHERE name = 'http.request.duration'
+WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY labels['series'] EMIT CHANGES;
+
+CREATE VIEW latency AS
+SELECT labels['series'] AS series, PERCENTILE(value, 0.99) AS p99_ms
+FROM metrics WHERE name = 'http.request.duration'
+WINDOW HOPPING (SIZE 1 MINUTE, ADVANCE BY 10 SECONDS, GRACE PERIOD 5 SECONDS) GROUP BY labels['series'] EMIT CHANGES;
+
+CREATE ALERT avg_anomaly WITH (severity = 'page') AS
+SELECT series, avg_ms, ZSCORE(avg_ms) AS z FROM rate HAVING ZSCORE(avg_ms) > 6;
+
+-- Latency probes: one row per probe event (each has its own series).
+CREATE VIEW probe AS
+SELECT labels['series'] AS series, MAX(produced_ms) AS produced_ms
+FROM metrics WHERE name = 'probe'
+WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY labels['series'] EMIT CHANGES;
+
+-- One tick event a second, each its own group: fires once when its 1-second window closes.
+CREATE ALERT tick WITH (severity = 'info') AS
+SELECT labels['series'] AS series, COUNT(*) AS n
+FROM metrics WHERE name = 'tick'
+WINDOW TUMBLING (SIZE 1 SECOND, GRACE PERIOD 0 SECONDS) GROUP BY labels['series']
+HAVING COUNT(*) > 0;
+`;
+}
+
+/** One record as `kcat -K '\t'` reads it: key, tab, JSON value. */
+function line(i: number, at: number, producedMs: number, name = 'http.request.duration', series = `s-${i % SERIES}`): string {
+  const value = 20 + ((i * 31) % 977) / 7;
+  const host = i % 3;
+  return `${series}\t{"event_id":"m-${producedMs}-${i}","event_time":"${new Date(at).toISOString()}","source":"${series}-${host}","schema_version":1,"name":"${name}","value":${value},"labels":{"series":"${series}","region":"eu-west-1"},"produced_ms":${producedMs}}\n`;
+}
+
+// ---- helpers -----------------------------------------------------------------------------------
+
+const kafka = new Kafka({ clientId: 'seismo-bench', brokers: BROKERS, logLevel: logLevel.NOTHING });
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function quantile(xs: number[], q: number): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+}
+
+function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+async function createTopics(names: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: names.map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function deleteTopics(names: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const gone = names.filter((n) => existing.has(n));
+    if (gone.length) await admin.deleteTopics({ topics: gone });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function topicSize(topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function waitExit(child: ChildProcess): Promise<number | null> {
+  return new Promise((res) => {
+    if (child.exitCode !== null) return res(child.exitCode);
+    child.once('exit', (code) => res(code));
+  });
+}
+
+const KCAT_PRODUCE = ['-P', '-K', '\t', '-X', 'linger.ms=50', '-X', 'batch.num.messages=100000', '-X', 'batch.size=4000000', '-X', 'queue.buffering.max.kbytes=2097151'];
+
+/** Produces the throughput topic with kcat -P fed from this process; returns events/s. */
+async function produceTopic(topic: string): Promise<number> {
+  const kcat = spawn('kcat', ['-b', BROKERS.join(','), '-t', topic, ...KCAT_PRODUCE], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const started = performance.now();
+  const t0 = Date.UTC(2026, 0, 1);
+  const stdin = kcat.stdin!;
+  for (let i = 0; i < EVENTS; ) {
+    let chunk = '';
+    for (const end = Math.min(EVENTS, i + 5000); i < end; i++) {
+      const at = t0 + Math.floor((i * 1000) / EVENT_TIME_RATE);
+      chunk += line(i, at, at);
+    }
+    if (!stdin.write(chunk)) await new Promise((r) => stdin.once('drain', r));
+  }
+  stdin.end();
+  const code = await waitExit(kcat);
+  if (code !== 0) throw new Error(`kcat -P exited with ${code}`);
+  const seconds = (performance.now() - started) / 1000;
+  const size = await topicSize(topic);
+  if (size !== EVENTS) throw new Error(`topic ${topic} holds ${size} records, expected ${EVENTS}`);
+  return EVENTS / seconds;
+}
+
+// ---- (c) kcat ------------------------------------------------------------------------------------
+
+async function kcatRead(topic: string): Promise<number> {
+  const started = performance.now();
+  const child = spawn('sh', ['-c', `kcat -C -b ${BROKERS.join(',')} -t ${topic} -o beginning -e -q | wc -l`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await waitExit(child);
+  const seconds = (performance.now() - started) / 1000;
+  const n = Number(out.trim());
+  if (n !== EVENTS) throw new Error(`kcat read ${n} records, expected ${EVENTS}`);
+  return EVENTS / seconds;
+}
+
+// ---- (b) bare kafkajs ------------------------------------------------------------------------------
+
+async function kafkajsRead(topic: string): Promise<number> {
+  const consumer = kafka.consumer({ groupId: uniqueName('bench-bare'), ...FETCH });
+  let n = 0;
+  let sink = 0;
+  let joinedAt = 0;
+  consumer.on(consumer.events.GROUP_JOIN, () => (joinedAt = performance.now()));
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const done = new Promise<number>((res) => {
+    void consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          if (m.value) sink += (JSON.parse(m.value.toString('utf8')) as { value: number }).value > 0 ? 1 : 0;
+          n++;
+        }
+        if (n >= EVENTS) res(performance.now());
+      },
+    });
+  });
+  const end = await done;
+  await consumer.disconnect();
+  if (sink < 0) console.log(sink);
+  return EVENTS / ((end - joinedAt) / 1000);
+}
+
+// ---- (a) seismo run ----------------------------------------------------------------------------
+
+interface RunningService {
+  child: ChildProcess;
+  url: string;
+  readyAt: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `seismo run` as a child and resolves once it reports its dashboard URL (ready). */
+async function startSeismo(dir: string, topic: string, alertsTopic: string, tag: string): Promise<RunningService> {
+  const qfile = join(dir, `${tag}.sql`);
+  writeFileSync(qfile, queries(topic));
+  const prof = process.env.BENCH_CPU_PROF;
+  const nodeArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  const args = [
+    ...nodeArgs, SEISMO_BIN, 'run', '--brokers', BROKERS.join(','), '--queries', qfile, '--db', join(dir, `${tag}.duckdb`),
+    '--port', '0', '--group', uniqueName('bench-seismo'), '--alerts-topic', alertsTopic, '--dlq-topic', `${alertsTopic}-dlq`,
+    '--log-level', 'warn', '--dashboards', join(dir, 'no-dashboards'),
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const url = await new Promise<string>((res, rej) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /dashboard at (http:\/\/\S+?)\/?\n/.exec(err);
+      if (m) res(m[1]!);
+    });
+    child.once('exit', (code) => rej(new Error(`seismo run exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`)));
+  });
+  const readyAt = performance.now();
+  return {
+    child,
+    url,
+    readyAt,
+    async stop() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await waitExit(child);
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function consumedTotal(url: string): Promise<{ consumed: number; invalid: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const sum = (name: string) => {
+    let n = 0;
+    for (const m of text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'gm'))) n += Number(m[1]);
+    return n;
+  };
+  return { consumed: sum('seismo_events_consumed_total'), invalid: sum('seismo_events_invalid_total') };
+}
+
+async function seismoRead(dir: string, topic: string, run: number): Promise<number> {
+  const svc = await startSeismo(dir, topic, uniqueName('bench-alerts'), `tput-${run}`);
+  try {
+    for (;;) {
+      const { consumed, invalid } = await consumedTotal(svc.url);
+      if (invalid > 0) throw new Error(`seismo dead-lettered ${invalid} records`);
+      if (consumed >= EVENTS) return EVENTS / ((performance.now() - svc.readyAt) / 1000);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  } finally {
+    await svc.stop();
+  }
+}
+
+// ---- latency -------------------------------------------------------------------------------------
+
+/**
+ * Generator mode (child process, stdout piped into kcat -P): `rate` events/s for `seconds`, event
+ * time = produce wall time; a probe every 200 ms and a tick event every second.
+ */
+function generate(rate: number, seconds: number): void {
+  const start = Date.now();
+  let sent = 0;
+  let probes = 0;
+  let lastTick = -1;
+  let nextProbe = start;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    const due = Math.min(Math.floor((rate * (now - start)) / 1000), rate * seconds);
+    let out = '';
+    for (; sent < due; sent++) out += line(sent, now, now);
+    if (now >= nextProbe) {
+      out += line(sent, now, now, 'probe', `p-${probes++}`);
+      nextProbe += 200;
+    }
+    const sec = Math.floor(now / 1000);
+    if (sec !== lastTick) {
+      out += line(sent, now, now, 'tick', `t-${sec}`);
+      lastTick = sec;
+    }
+    if (out) process.stdout.write(out);
+    if (now - start >= seconds * 1000) {
+      clearInterval(timer);
+      process.stderr.write(`${JSON.stringify({ sent, seconds: (now - start) / 1000 })}\n`);
+    }
+  }, 5);
+}
+
+interface LatencyResult {
+  rate: number;
+  achievedRate: number;
+  ws: number[];
+  alerts: number[];
+}
+
+async function measureLatency(dir: string, rate: number): Promise<LatencyResult> {
+  const topic = uniqueName('bench-lat');
+  const alertsTopic = uniqueName('bench-lat-alerts');
+  await createTopics([topic, alertsTopic]);
+  const svc = await startSeismo(dir, topic, alertsTopic, 'latency');
+  const ws: number[] = [];
+  const alerts: number[] = [];
+  let genStart = Infinity;
+  const alertConsumer = kafka.consumer({ groupId: uniqueName('bench-alerts'), maxWaitTimeInMs: 10, minBytes: 1 });
+  try {
+    // The WebSocket client: first sighting of each probe row.
+    const client = new WebSocket(`${svc.url.replace(/^http/, 'ws')}/ws`);
+    const seen = new Set<string>();
+    await new Promise<void>((res, rej) => {
+      client.once('error', rej);
+      client.on('message', (data: Buffer) => {
+        const now = Date.now();
+        const msg = JSON.parse(data.toString()) as { op: string; rows?: { series?: string; produced_ms?: number }[] };
+        if (msg.op === 'snapshot') res();
+        for (const r of msg.rows ?? []) {
+          if (typeof r.series !== 'string' || typeof r.produced_ms !== 'number' || seen.has(r.series)) continue;
+          seen.add(r.series);
+          if (r.produced_ms >= genStart + LATENCY_WARMUP_MS) ws.push(now - r.produced_ms);
+        }
+      });
+      client.once('open', () => client.send(JSON.stringify({ op: 'subscribe', id: 'p', view: 'probe' })));
+    });
+    await alertConsumer.connect();
+    await alertConsumer.subscribe({ topics: [alertsTopic], fromBeginning: true });
+    await alertConsumer.run({
+      eachMessage: async ({ message }) => {
+        const now = Date.now();
+        const a = JSON.parse(message.value!.toString()) as { status: string; labels: { alertname: string }; window: { end: string } | null };
+        if (a.status !== 'firing' || a.labels.alertname !== 'tick' || !a.window) return;
+        const end = Date.parse(a.window.end); // grace 0: the window closes at its end
+        if (end >= genStart + LATENCY_WARMUP_MS) alerts.push(now - end);
+      },
+    });
+    genStart = Date.now();
+    const gen = spawn('sh', ['-c', `"${process.execPath}" "${SELF}" --generate ${Math.round(rate)} ${LATENCY_SECONDS} | kcat -P -b ${BROKERS.join(',')} -t ${topic} -K '\t' -X linger.ms=5`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let report = '';
+    gen.stderr!.on('data', (d: Buffer) => (report += d.toString()));
+    await waitExit(gen);
+    await new Promise((r) => setTimeout(r, 2000));
+    client.close();
+    const m = /\{"sent":(\d+),"seconds":([\d.]+)\}/.exec(report);
+    const achievedRate = m ? Number(m[1]) / Number(m[2]) : NaN;
+    return { rate, achievedRate, ws, alerts };
+  } finally {
+    await alertConsumer.disconnect().catch(() => undefined);
+    await svc.stop();
+    if (!process.env.BENCH_KEEP_TOPICS) await deleteTopics([topic, alertsTopic]).catch(() => undefined);
+  }
+}
+
+// ---- main --------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'seismo-e2e-'));
+  const topic = uniqueName('bench-e2e');
+  try {
+    await createTopics([topic]).catch((err: unknown) => {
+      throw new Error(`cannot reach Kafka at ${BROKERS.join(',')} (start it with: node bin/seismo.js kafka start): ${String(err)}`);
+    });
+    const produceRate = await produceTopic(topic);
+    const kcatRuns: number[] = [];
+    const bareRuns: number[] = [];
+    const seismoRuns: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      kcatRuns.push(await kcatRead(topic));
+      bareRuns.push(await kafkajsRead(topic));
+      seismoRuns.push(await seismoRead(dir, topic, r));
+    }
+    const seismo = median(seismoRuns);
+    const bare = median(bareRuns);
+    const kc = median(kcatRuns);
+    const lat = LATENCY_SECONDS > 0 ? await measureLatency(dir, seismo / 2) : null;
+    const round = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x));
+    console.log(
+      JSON.stringify({
+        bench: 'e2e',
+        events: EVENTS,
+        series: SERIES,
+        partitions: PARTITIONS,
+        runs: RUNS,
+        seismo_events_per_s: round(seismo),
+        kafkajs_bare_events_per_s: round(bare),
+        kcat_events_per_s: round(kc),
+        ratio_seismo_kcat: Number((seismo / kc).toFixed(3)),
+        ratio_seismo_kafkajs: Number((seismo / bare).toFixed(3)),
+        seismo_runs: seismoRuns.map(round),
+        kafkajs_bare_runs: bareRuns.map(round),
+        kcat_runs: kcatRuns.map(round),
+        produce_events_per_s: round(produceRate),
+        latency_target_events_per_s: lat ? round(lat.rate) : null,
+        latency_achieved_events_per_s: lat ? round(lat.achievedRate) : null,
+        ws_latency_p50_ms: lat ? round(quantile(lat.ws, 0.5)) : null,
+        ws_latency_p99_ms: lat ? round(quantile(lat.ws, 0.99)) : null,
+        ws_latency_samples: lat ? lat.ws.length : 0,
+        alert_latency_p50_ms: lat ? round(quantile(lat.alerts, 0.5)) : null,
+        alert_latency_p99_ms: lat ? round(quantile(lat.alerts, 0.99)) : null,
+        alert_latency_samples: lat ? lat.alerts.length : 0,
+      }),
+    );
+  } finally {
+    if (!process.env.BENCH_KEEP_TOPICS) await deleteTopics([topic]).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--generate') {
+  generate(Number(process.argv[3]), Number(process.argv[4]));
+} else {
+  main().catch((err: unknown) => {
+    console.error(`bench:e2e: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  });
+}
