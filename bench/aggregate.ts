@@ -52,7 +52,7 @@ const kinds: Array<[string, AggregateKind, AggregateOptions | undefined, readonl
 
 function best(run: () => number): number {
   let fastest = Infinity;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
     run();
     fastest = Math.min(fastest, performance.now() - t0);
@@ -72,14 +72,15 @@ type AddLoop = (agg: Aggregator, states: unknown[], values: readonly Value[], n:
 /**
  * A fresh copy of the loop per kind: one shared loop would see every aggregator class at its
  * agg.add call site and go megamorphic, which measures the order of the kinds, not their cost.
+ * The source names the kind because V8 caches `new Function` by source text, feedback included.
  */
-function freshLoop(): AddLoop {
+function freshLoop(name: string): AddLoop {
   return new Function(
     'agg',
     'states',
     'values',
     'n',
-    `for (let i = 0; i < n; i++) agg.add(states[i & ${GROUPS - 1}], values[i], i);`,
+    `// ${name}\nfor (let i = 0; i < n; i++) agg.add(states[i & ${GROUPS - 1}], values[i], i);`,
   ) as AddLoop;
 }
 
@@ -87,7 +88,7 @@ const throughput: Record<string, { addsPerSec: number; ratioToBaseline: number }
 for (const [name, kind, opts, values] of kinds) {
   const agg = makeAggregator(kind, opts);
   const states = Array.from({ length: GROUPS }, () => agg.init());
-  const loop = freshLoop();
+  const loop = freshLoop(name);
   const addsPerSec = best(() => {
     loop(agg, states, values, N);
     return 0;

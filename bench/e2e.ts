@@ -16,10 +16,12 @@
  *
  * Prints one JSON line. Env: BENCH_EVENTS (2,000,000), BENCH_RUNS (1), BENCH_SERIES (10,000),
  * BENCH_LATENCY_SECONDS (30, 0 to skip), SEISMO_KAFKA_BROKERS (127.0.0.1:9092),
- * BENCH_CPU_PROF=DIR (run the seismo child with --cpu-prof into DIR), BENCH_KEEP_TOPICS=1.
+ * BENCH_CPU_PROF=DIR (run the seismo child with --cpu-prof into DIR), BENCH_KEEP_TOPICS=1 (keep the
+ * topics), BENCH_TOPIC=T (reuse a kept topic of BENCH_EVENTS records instead of producing one),
+ * BENCH_ONLY=seismo (skip the two baselines, for profiling iterations).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,6 +143,19 @@ async function topicSize(topic: string): Promise<number> {
   }
 }
 
+/** CPU seconds (user + system) a live process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** A throughput measurement: events per wall-clock second and per CPU second (robust to a noisy machine). */
+interface Rate {
+  wall: number;
+  cpu: number;
+}
+
 function waitExit(child: ChildProcess): Promise<number | null> {
   return new Promise((res) => {
     if (child.exitCode !== null) return res(child.exitCode);
@@ -175,28 +190,37 @@ async function produceTopic(topic: string): Promise<number> {
 
 // ---- (c) kcat ------------------------------------------------------------------------------------
 
-async function kcatRead(topic: string): Promise<number> {
+async function kcatRead(topic: string): Promise<Rate> {
   const started = performance.now();
-  const child = spawn('sh', ['-c', `kcat -C -b ${BROKERS.join(',')} -t ${topic} -o beginning -e -q | wc -l`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // bash's `time` reports the CPU seconds (user, system) of kcat (and wc, negligible).
+  const script = `TIMEFORMAT='cpu %U %S'; { time (kcat -C -b ${BROKERS.join(',')} -t ${topic} -o beginning -e -q | wc -l) ; } 2>&1`;
+  const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await waitExit(child);
   const seconds = (performance.now() - started) / 1000;
-  const n = Number(out.trim());
-  if (n !== EVENTS) throw new Error(`kcat read ${n} records, expected ${EVENTS}`);
-  return EVENTS / seconds;
+  const lines = /^\s*(\d+)\s*$/m.exec(out);
+  const cpu = /cpu ([\d.]+) ([\d.]+)/.exec(out);
+  const n = lines ? Number(lines[1]) : NaN;
+  if (n !== EVENTS || !cpu) throw new Error(`kcat read ${n} records, expected ${EVENTS} (${out.trim()})`);
+  return { wall: EVENTS / seconds, cpu: EVENTS / (Number(cpu[1]) + Number(cpu[2])) };
 }
 
 // ---- (b) bare kafkajs ------------------------------------------------------------------------------
 
-async function kafkajsRead(topic: string): Promise<number> {
+async function kafkajsRead(topic: string): Promise<Rate> {
   const consumer = kafka.consumer({ groupId: uniqueName('bench-bare'), ...FETCH });
   let n = 0;
   let sink = 0;
   let joinedAt = 0;
-  consumer.on(consumer.events.GROUP_JOIN, () => (joinedAt = performance.now()));
+  let cpuAt = process.cpuUsage();
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joinedAt = performance.now();
+    cpuAt = process.cpuUsage();
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let cpu = 0;
   const done = new Promise<number>((res) => {
     void consumer.run({
       autoCommit: false,
@@ -205,14 +229,18 @@ async function kafkajsRead(topic: string): Promise<number> {
           if (m.value) sink += (JSON.parse(m.value.toString('utf8')) as { value: number }).value > 0 ? 1 : 0;
           n++;
         }
-        if (n >= EVENTS) res(performance.now());
+        if (n >= EVENTS && cpu === 0) {
+          const used = process.cpuUsage(cpuAt);
+          cpu = (used.user + used.system) / 1e6;
+          res(performance.now());
+        }
       },
     });
   });
   const end = await done;
   await consumer.disconnect();
   if (sink < 0) console.log(sink);
-  return EVENTS / ((end - joinedAt) / 1000);
+  return { wall: EVENTS / ((end - joinedAt) / 1000), cpu: EVENTS / cpu };
 }
 
 // ---- (a) seismo run ----------------------------------------------------------------------------
@@ -221,6 +249,8 @@ interface RunningService {
   child: ChildProcess;
   url: string;
   readyAt: number;
+  /** CPU seconds used when it became ready. */
+  readyCpu: number;
   stop(): Promise<void>;
 }
 
@@ -246,10 +276,12 @@ async function startSeismo(dir: string, topic: string, alertsTopic: string, tag:
     child.once('exit', (code) => rej(new Error(`seismo run exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`)));
   });
   const readyAt = performance.now();
+  const readyCpu = cpuSeconds(child.pid!);
   return {
     child,
     url,
     readyAt,
+    readyCpu,
     async stop() {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
@@ -269,13 +301,16 @@ async function consumedTotal(url: string): Promise<{ consumed: number; invalid: 
   return { consumed: sum('seismo_events_consumed_total'), invalid: sum('seismo_events_invalid_total') };
 }
 
-async function seismoRead(dir: string, topic: string, run: number): Promise<number> {
+async function seismoRead(dir: string, topic: string, run: number): Promise<Rate> {
   const svc = await startSeismo(dir, topic, uniqueName('bench-alerts'), `tput-${run}`);
   try {
     for (;;) {
       const { consumed, invalid } = await consumedTotal(svc.url);
       if (invalid > 0) throw new Error(`seismo dead-lettered ${invalid} records`);
-      if (consumed >= EVENTS) return EVENTS / ((performance.now() - svc.readyAt) / 1000);
+      if (consumed >= EVENTS) {
+        const cpu = cpuSeconds(svc.child.pid!) - svc.readyCpu;
+        return { wall: EVENTS / ((performance.now() - svc.readyAt) / 1000), cpu: EVENTS / cpu };
+      }
       await new Promise((r) => setTimeout(r, 25));
     }
   } finally {
@@ -385,23 +420,33 @@ async function measureLatency(dir: string, rate: number): Promise<LatencyResult>
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'seismo-e2e-'));
-  const topic = uniqueName('bench-e2e');
+  const reuse = process.env.BENCH_TOPIC;
+  const topic = reuse ?? uniqueName('bench-e2e');
+  const only = process.env.BENCH_ONLY === 'seismo';
   try {
-    await createTopics([topic]).catch((err: unknown) => {
-      throw new Error(`cannot reach Kafka at ${BROKERS.join(',')} (start it with: node bin/seismo.js kafka start): ${String(err)}`);
-    });
-    const produceRate = await produceTopic(topic);
-    const kcatRuns: number[] = [];
-    const bareRuns: number[] = [];
-    const seismoRuns: number[] = [];
+    let produceRate = NaN;
+    if (reuse) {
+      const size = await topicSize(topic);
+      if (size !== EVENTS) throw new Error(`BENCH_TOPIC ${topic} holds ${size} records; set BENCH_EVENTS=${size}`);
+    } else {
+      await createTopics([topic]).catch((err: unknown) => {
+        throw new Error(`cannot reach Kafka at ${BROKERS.join(',')} (start it with: node bin/seismo.js kafka start): ${String(err)}`);
+      });
+      produceRate = await produceTopic(topic);
+    }
+    const kcatRuns: Rate[] = [];
+    const bareRuns: Rate[] = [];
+    const seismoRuns: Rate[] = [];
     for (let r = 0; r < RUNS; r++) {
-      kcatRuns.push(await kcatRead(topic));
-      bareRuns.push(await kafkajsRead(topic));
+      if (!only) kcatRuns.push(await kcatRead(topic));
+      if (!only) bareRuns.push(await kafkajsRead(topic));
       seismoRuns.push(await seismoRead(dir, topic, r));
     }
-    const seismo = median(seismoRuns);
-    const bare = median(bareRuns);
-    const kc = median(kcatRuns);
+    const wall = (rs: Rate[]) => median(rs.map((r) => r.wall));
+    const cpu = (rs: Rate[]) => median(rs.map((r) => r.cpu));
+    const seismo = wall(seismoRuns);
+    const bare = only ? NaN : wall(bareRuns);
+    const kc = only ? NaN : wall(kcatRuns);
     const lat = LATENCY_SECONDS > 0 ? await measureLatency(dir, seismo / 2) : null;
     const round = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x));
     console.log(
@@ -414,11 +459,15 @@ async function main(): Promise<void> {
         seismo_events_per_s: round(seismo),
         kafkajs_bare_events_per_s: round(bare),
         kcat_events_per_s: round(kc),
-        ratio_seismo_kcat: Number((seismo / kc).toFixed(3)),
-        ratio_seismo_kafkajs: Number((seismo / bare).toFixed(3)),
-        seismo_runs: seismoRuns.map(round),
-        kafkajs_bare_runs: bareRuns.map(round),
-        kcat_runs: kcatRuns.map(round),
+        ratio_seismo_kcat: only ? null : Number((seismo / kc).toFixed(3)),
+        ratio_seismo_kafkajs: only ? null : Number((seismo / bare).toFixed(3)),
+        seismo_runs: seismoRuns.map((r) => round(r.wall)),
+        kafkajs_bare_runs: bareRuns.map((r) => round(r.wall)),
+        kcat_runs: kcatRuns.map((r) => round(r.wall)),
+        seismo_events_per_cpu_s: round(cpu(seismoRuns)),
+        kafkajs_bare_events_per_cpu_s: only ? null : round(cpu(bareRuns)),
+        kcat_events_per_cpu_s: only ? null : round(cpu(kcatRuns)),
+        seismo_cpu_runs: seismoRuns.map((r) => round(r.cpu)),
         produce_events_per_s: round(produceRate),
         latency_target_events_per_s: lat ? round(lat.rate) : null,
         latency_achieved_events_per_s: lat ? round(lat.achievedRate) : null,
@@ -431,7 +480,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    if (!process.env.BENCH_KEEP_TOPICS) await deleteTopics([topic]).catch(() => undefined);
+    if (!process.env.BENCH_KEEP_TOPICS && !reuse) await deleteTopics([topic]).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -17,7 +17,7 @@ import { WatermarkTracker, type WatermarkState } from './ingest/watermark.js';
 import { deadLetterMessage } from './ingest/dead-letter.js';
 import { checkBrokers, createKafkaSource, type KafkaSource, type SourceBatch, type TopicPartitionOffset } from './ingest/kafka-source.js';
 import { createKafkaProducer, type KafkaProducer } from './ingest/kafka-producer.js';
-import { openStore, type Store } from './sinks/store.js';
+import { openStore, type RetainedEvent, type Store } from './sinks/store.js';
 import { createQueryEngine } from './api/query.js';
 import { WsHub } from './api/ws-hub.js';
 import { startHttpServer } from './api/http.js';
@@ -26,6 +26,7 @@ import { metrics, registry } from './metrics.js';
 import { viewColumnSpecs } from './view-schema.js';
 import type { StreamPlan } from './plan.js';
 import type { Row } from './types.js';
+import type { AlertPayload } from './alerts/payload.js';
 import { asAlertLike } from './live-sink.js';
 
 export type Logger = pino.Logger;
@@ -45,6 +46,9 @@ interface StreamRuntime {
   dedupe: Deduper;
   watermark: WatermarkTracker;
 }
+
+/** Target duration of one slice of checkpoint serialisation, ms (the hot path waits this long at most). */
+const SLICE_MS = 10;
 
 interface MetaState {
   positions: TopicPartitionOffset[];
@@ -113,6 +117,8 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
   };
   let topics = byTopic();
   const inflight = new Set<Promise<void>>();
+  /** Raw events of streams with `retain`, written by the next checkpoint (exactly once). */
+  let retained = new Map<string, RetainedEvent[]>();
 
   /** Produces what the sink queued (alerts, dead letters, view rows); tracked for checkpoints. */
   const sendOutbox = () => {
@@ -144,6 +150,11 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
         metrics.eventsConsumed.inc({ stream: s.plan.name });
         const origin: EventOrigin = { topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value };
         engine.process(s.plan.name, r.row, r.ts, origin);
+        if (s.plan.retainMs !== null) {
+          let list = retained.get(s.plan.name);
+          if (!list) retained.set(s.plan.name, (list = []));
+          list.push({ eventTime: r.ts, event: r.row });
+        }
         s.watermark.observe(batch.partition, r.ts, now);
       }
     }
@@ -162,7 +173,7 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
     groupId: cfg.group,
     topics: [...topics.keys()],
     fromBeginning: cfg.from === 'earliest',
-    logger: { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) },
+    logger: { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m), debug: (m) => log.debug(m) },
     onBatch,
     onAssign: async (assigned) => {
       const seek = new Map<`${string}:${number}`, string>();
@@ -177,24 +188,75 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
     },
   });
 
+  /**
+   * A failed checkpoint's view rows, alerts and retained events go back in front of what came
+   * since: the next checkpoint's state has those windows closed, so it must write their rows.
+   */
+  const requeue = (viewRows: Map<string, Row[]>, alerts: AlertPayload[], events: Map<string, RetainedEvent[]>) => {
+    for (const [view, rows] of viewRows) sink.viewRows.set(view, [...rows, ...(sink.viewRows.get(view) ?? [])]);
+    sink.alerts = [...alerts, ...sink.alerts];
+    for (const [stream, list] of events) retained.set(stream, [...list, ...(retained.get(stream) ?? [])]);
+  };
+
+  /** Groups serialised per slice of a checkpoint, adapted so that a slice takes about SLICE_MS. */
+  let sliceGroups = 5_000;
+  let checkpointCount = 0;
   let checkpointing: Promise<void> | null = null;
+  /**
+   * Writes a checkpoint (docs/storage.md, "Checkpoints and recovery"). The cut is taken
+   * synchronously between two batches: Kafka positions, dedupe and watermark state, the engine's
+   * snapshot start, closed rows and alerts, all as of the last processed batch. The engine's
+   * groups are then serialised in slices of a few milliseconds while batches keep flowing (its
+   * operators serialise a group before changing it, so the text is still the state at the cut),
+   * and everything is committed to DuckDB in one transaction, then the offsets to Kafka.
+   */
   const checkpoint = async (): Promise<void> => {
     if (checkpointing) return checkpointing;
     checkpointing = (async () => {
       const started = performance.now();
-      const meta: MetaState = {
-        positions: [...positions.values()],
-        dedupe: [...streams].map(([n, s]) => [n, s.dedupe.toJSON()]),
-        watermarks: [...streams].map(([n, s]) => [n, s.watermark.toJSON()]),
-      };
-      const state = [JSON.stringify(meta), ...engine.snapshot()].join('\n');
-      const { viewRows, alerts } = sink.drainForCheckpoint();
+      const n = ++checkpointCount;
       const offsets = [...positions.values()];
-      metrics.checkpointPause.set((performance.now() - started) / 1000);
+      // toJSON() copies (arrays of ids, partition maxima), so they can be stringified later.
+      const meta: MetaState = {
+        positions: offsets,
+        dedupe: [...streams].map(([name, s]) => [name, s.dedupe.toJSON()]),
+        watermarks: [...streams].map(([name, s]) => [name, s.watermark.toJSON()]),
+      };
+      const snap = engine.beginSnapshot();
+      const { viewRows, alerts } = sink.drainForCheckpoint();
+      const events = retained;
+      retained = new Map();
+      let pause = performance.now() - started;
+      log.debug(`checkpoint ${n}: cut at ${offsets.map((o) => `${o.topic}:${o.partition}@${o.offset}`).join(' ') || 'no offsets'}`);
       sendOutbox();
+      const pieces: string[] = [];
+      try {
+        for (let done = false; !done; ) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          const t = performance.now();
+          if (pieces.length === 0) pieces.push(JSON.stringify(meta));
+          done = snap.step(sliceGroups);
+          const took = performance.now() - t;
+          if (took > pause) pause = took;
+          sliceGroups = Math.min(1_000_000, Math.max(500, Math.round((sliceGroups * SLICE_MS) / Math.max(took, 0.5))));
+        }
+        for (const chunk of snap.chunks()) pieces.push('\n', ...chunk);
+      } catch (err) {
+        snap.abort();
+        requeue(viewRows, alerts, events);
+        throw err;
+      }
+      metrics.checkpointPause.set(pause / 1000);
+      log.debug(`checkpoint ${n}: serialised in ${Math.round(performance.now() - started)} ms (longest pause ${pause.toFixed(1)} ms); writing`);
       // Alerts and dead letters are on Kafka before the offsets that caused them are committed.
       await Promise.all([...inflight]);
-      await store.commitCheckpoint({ viewRows, alerts, state, offsets });
+      try {
+        await store.commitCheckpoint({ viewRows, alerts, state: pieces, offsets, events });
+      } catch (err) {
+        requeue(viewRows, alerts, events);
+        throw err;
+      }
+      log.debug(`checkpoint ${n}: stored in ${Math.round(performance.now() - started)} ms`);
       if (offsets.length) await source.commit(offsets).catch((err: unknown) => log.warn(`offset commit failed: ${describeError(err)}`));
       metrics.checkpointDuration.observe((performance.now() - started) / 1000);
       metrics.lastCheckpoint.set(Date.now() / 1000);
@@ -243,6 +305,15 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
     setInterval(() => {
       checkpoint().catch((err: unknown) => log.error(`checkpoint failed: ${describeError(err)}`));
     }, cfg.checkpointIntervalMs),
+    // Retention: raw events older than the stream's `retain` (in event time) are deleted.
+    setInterval(() => {
+      for (const s of streams.values()) {
+        if (s.plan.retainMs === null || !Number.isFinite(s.watermark.current())) continue;
+        store
+          .deleteEventsBefore(s.plan.name, s.watermark.current() - s.plan.retainMs)
+          .catch((err: unknown) => log.warn(`retention of ${s.plan.name}: ${describeError(err)}`));
+      }
+    }, 60_000),
   ];
 
   const reload = async (): Promise<boolean> => {
@@ -273,6 +344,8 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
       for (const t of timers) clearInterval(t);
       await source.stop().catch((err: unknown) => log.warn(`consumer stop: ${describeError(err)}`));
       engine.flush();
+      // A checkpoint in progress cut before the last batches: let it finish, then write the final one.
+      await checkpointing?.catch(() => undefined);
       await checkpoint().catch((err: unknown) => log.error(`final checkpoint failed: ${describeError(err)}`));
       await http.close().catch(() => undefined);
       await producer.disconnect().catch(() => undefined);

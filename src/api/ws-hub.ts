@@ -61,10 +61,14 @@ const MAX_ID_LENGTH = 128;
 /** A flush that took d ms delays the next one by at least FLUSH_DUTY_DIVISOR * d ms. */
 const FLUSH_DUTY_DIVISOR = 12;
 const MAX_MESSAGE_BYTES = 64 * 1024;
+/** On shutdown, how long peers get to answer the close frame. */
+const SHUTDOWN_GRACE_MS = 1000;
 /** After a close frame, how long a peer gets to answer before its socket is destroyed. */
 const CLOSE_GRACE_MS = 10_000;
 
 type Where = Record<string, string | number | boolean | null>;
+/** A row as sent: the engine's row, or its copy with `_retract: true`. */
+type WireRow = Record<string, Value>;
 
 interface Client {
   ws: WebSocket;
@@ -81,7 +85,7 @@ interface Subscription {
   view?: ViewEntry;
   group?: FilterGroup;
   /** Rows held back while the client was behind (key -> latest update). */
-  backlog?: Map<string, ViewRowUpdate>;
+  backlog?: Map<string, WireRow>;
   /** Alerts held back while the client was behind. */
   alertBacklog?: AlertPayloadLike[];
 }
@@ -94,7 +98,9 @@ interface FilterGroup {
 
 interface ViewEntry {
   name: string;
-  pending: Map<string, ViewRowUpdate>;
+  /** In this.dirty: changes wait for the next flush (a flag is cheaper than Set.add per publish). */
+  dirty: boolean;
+  pending: Map<string, WireRow>;
   groups: Map<string, FilterGroup>;
 }
 
@@ -135,7 +141,10 @@ export class WsHub {
   publish(update: ViewRowUpdate): void {
     const entry = this.views.get(update.view);
     if (entry === undefined) return;
-    entry.pending.set(update.key, update);
+    // Retractions are rare: mark them now, so the common path stores the engine's row as is.
+    entry.pending.set(update.key, update.retract === true ? { ...update.row, _retract: true } : update.row);
+    if (entry.dirty) return;
+    entry.dirty = true;
     this.dirty.add(entry);
     this.armFlush();
   }
@@ -176,7 +185,14 @@ export class WsHub {
     this.closed = true;
     clearInterval(this.pingTimer);
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    const sockets = [...this.clients].map((c) => c.ws);
     for (const client of [...this.clients]) this.disconnect(client, 1001, 'server shutting down');
+    // Give peers a moment to answer the close frame, then cut the rest so shutdown never hangs.
+    await Promise.race([
+      Promise.all(sockets.map((ws) => (ws.readyState === WebSocket.CLOSED ? undefined : new Promise((r) => ws.once('close', r))))),
+      new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref()),
+    ]);
+    for (const ws of sockets) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
@@ -238,7 +254,7 @@ export class WsHub {
 
     let entry = this.views.get(view);
     if (entry === undefined) {
-      entry = { name: view, pending: new Map(), groups: new Map() };
+      entry = { name: view, dirty: false, pending: new Map(), groups: new Map() };
       this.views.set(view, entry);
     }
     const whereKey = canonicalWhere(where);
@@ -312,10 +328,11 @@ export class WsHub {
   }
 
   private flushView(entry: ViewEntry, behind: Set<Client>): void {
-    const changes = [...entry.pending.values()];
+    const changes = [...entry.pending];
     entry.pending = new Map();
+    entry.dirty = false;
     for (const group of entry.groups.values()) {
-      const matched = changes.filter((u) => matches(u.row, group.where));
+      const matched = changes.filter(([, row]) => matches(row, group.where));
       if (matched.length === 0) continue;
       let body: Buffer | undefined;
       // Pages open the same dashboard with the same subscription ids: they share one message.
@@ -323,11 +340,11 @@ export class WsHub {
       for (const sub of group.subs) {
         if (behind.has(sub.client) || this.backlogged.has(sub)) {
           const backlog = (sub.backlog ??= new Map());
-          for (const u of matched) backlog.set(u.key, u);
+          for (const [key, row] of matched) backlog.set(key, row);
           this.backlogged.add(sub);
           continue;
         }
-        body ??= Buffer.from(`${serializeRows(matched)}}`);
+        body ??= Buffer.from(`${serializeRows(matched.map(([, row]) => row))}}`);
         let message = messages.get(sub.id);
         if (message === undefined) {
           message = Buffer.concat([sub.updatePrefix, body]);
@@ -393,9 +410,9 @@ export class WsHub {
   }
 }
 
-/** Rows as JSON; a retracted row carries `"_retract": true` next to its group columns. */
-function serializeRows(updates: ViewRowUpdate[]): string {
-  return JSON.stringify(updates.map((u) => (u.retract === true ? { ...u.row, _retract: true } : u.row)), jsonSafe);
+/** Rows as JSON (retracted rows already carry `"_retract": true` next to their group columns). */
+function serializeRows(rows: WireRow[]): string {
+  return JSON.stringify(rows, jsonSafe);
 }
 
 function sendJson(ws: WebSocket, msg: unknown): void {

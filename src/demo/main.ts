@@ -3,13 +3,14 @@
  * minutes of history so baselines are warm, then produces live synthetic traffic with incidents
  * and runs the engine on queries/. Ctrl-C stops everything it started.
  */
+import { rmSync } from 'node:fs';
 import pino from 'pino';
 import { startBroker, stopBroker } from '../devkafka/broker.js';
 import { createKafkaProducer } from '../ingest/kafka-producer.js';
-import { ensureTopics } from '../ingest/kafka-source.js';
+import { deleteTopics, ensureTopics } from '../ingest/kafka-source.js';
 import { runConfig } from '../config.js';
 import { startService } from '../app.js';
-import { describeError } from '../errors.js';
+import { describeError, retry } from '../errors.js';
 import { prng, tick, INCIDENTS } from './traffic.js';
 
 const PER_SECOND = Number(process.env.SEISMO_DEMO_RATE ?? 20);
@@ -21,16 +22,21 @@ async function main(): Promise<void> {
   process.stderr.write('seismo demo: starting the local Kafka broker (first run downloads it, about a minute)...\n');
   const broker = await startBroker({});
   const brokers = [broker.bootstrap];
-  await ensureTopics({ brokers }, [
+  // Fresh topics each run: history from an earlier run would arrive out of order (late).
+  await deleteTopics({ brokers }, ['telemetry.metrics', 'telemetry.logs']);
+  await retry(() => ensureTopics({ brokers }, [
     { topic: 'telemetry.metrics', numPartitions: 3 },
     { topic: 'telemetry.logs', numPartitions: 3 },
-  ]);
+  ]), { retries: 10, initialMs: 200, maxMs: 2000 });
   const producer = await createKafkaProducer({ brokers });
   const rnd = prng(42);
   const seq = { n: 0 };
   const start = Date.now();
+  // SEISMO_DEMO_FIRST_INCIDENT (ms after the start) moves the incident schedule; tests use it.
+  const firstIncident = Number(process.env.SEISMO_DEMO_FIRST_INCIDENT ?? INCIDENTS[0].from);
+  const schedule = start - (INCIDENTS[0].from - firstIncident);
   const send = async (t: number, tickMs: number) => {
-    const ev = tick(t, tickMs, start, PER_SECOND, rnd, seq);
+    const ev = tick(t, tickMs, schedule, PER_SECOND, rnd, seq);
     const key = (e: object) => String((e as { source: string }).source);
     await producer.send('telemetry.metrics', ev.metrics.map((e) => ({ key: key(e), value: JSON.stringify(e) })));
     await producer.send('telemetry.logs', ev.logs.map((e) => ({ key: key(e), value: JSON.stringify(e) })));
@@ -38,10 +44,15 @@ async function main(): Promise<void> {
   // History first (in 10-second steps) so the engine starts with warm baselines.
   for (let t = start - BACKFILL_MS + 10_000; t <= start; t += 10_000) await send(t, 10_000);
 
-  const cfg = runConfig({ brokers: broker.bootstrap, group: `seismo-demo-${start}`, port: process.env.SEISMO_PORT ?? '8080' });
+  // The demo's own database, fresh each run like its topics (a checkpoint of an earlier run
+  // would point at offsets of the deleted topics).
+  const db = 'data/demo.duckdb';
+  for (const f of [db, `${db}.wal`]) rmSync(f, { force: true });
+  const cfg = runConfig({ brokers: broker.bootstrap, group: `seismo-demo-${start}`, db, port: process.env.SEISMO_PORT ?? '8080' });
   const service = await startService(cfg, log);
   process.stdout.write(`\nseismo demo is running. Dashboard: ${service.url}/\n`);
-  process.stdout.write(`Incidents every 6 minutes: ${INCIDENTS.map((i) => `${i.kind} in ${i.service} at +${i.from / 1000}s`).join(', ')}\n`);
+  const at = (ms: number) => Math.round((ms - INCIDENTS[0].from + firstIncident) / 1000);
+  process.stdout.write(`Incidents every 6 minutes: ${INCIDENTS.map((i) => `${i.kind} in ${i.service} at +${at(i.from)}s`).join(', ')}\n`);
   process.stdout.write('Press Ctrl-C to stop.\n');
 
   const timer = setInterval(() => {

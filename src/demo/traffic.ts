@@ -18,6 +18,7 @@ export type IncidentKind = (typeof INCIDENTS)[number]['kind'];
 /** The incident affecting a service at time t (relative to the demo start), if any. */
 export function incidentAt(service: string, sinceStart: number): IncidentKind | null {
   if (sinceStart < 0) return null;
+  // (before the schedule's start there are no incidents: the backfilled history is normal)
   const inCycle = sinceStart % CYCLE_MS;
   for (const i of INCIDENTS) if (i.service === service && inCycle >= i.from && inCycle < i.to) return i.kind;
   return null;
@@ -79,5 +80,10 @@ export function tick(t: number, tickMs: number, start: number, perSecond: number
       }
     }
   }
+  // Real producers send roughly in time order; disorder beyond the grace period would be late.
+  const byTime = (a: object, b: object) =>
+    (a as { event_time: string }).event_time.localeCompare((b as { event_time: string }).event_time);
+  out.metrics.sort(byTime);
+  out.logs.sort(byTime);
   return out;
 }

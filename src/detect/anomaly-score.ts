@@ -75,7 +75,8 @@ export const ANOMALY_PARAMS: AnomalyParams = {
   tailFraction: 0.1,
   rest: 200,
   restLevel: 0.4,
-};
+  peakHalflife: 0, peakMargin: 1.1, peakDamp: 0.5, empBins: 0, empDelta: 0.35, empHalflife: 500, empSlack: 0, empMinTot: 20, empWeight: 1, likBins: 0, likSlack: 0, likWeight: 1, likMinTot: 100, likHalflife: 3000,
+} as AnomalyParams;
 
 /** Tail probabilities below 1e-10 all score 1. */
 const LOG_EPS = Math.log(1e-10);
@@ -108,7 +109,7 @@ function weight(halflife: number): number {
 
 /** Names of the scalar state, in checkpoint order. */
 const SCALARS = [
-  'n', 'mean', 'var', 'fast', 'lo', 'hi', 'short', 'lMean', 'lVar', 'lN', 'logQ', 'xi', 'tailN', 'sinceRest',
+  'n', 'mean', 'var', 'fast', 'lo', 'hi', 'short', 'lMean', 'lVar', 'lN', 'logQ', 'xi', 'tailN', 'sinceRest', 'peakZ', 'histTot', 'hist2Tot',
 ] as const;
 type Scalar = (typeof SCALARS)[number];
 
@@ -129,7 +130,7 @@ interface Weights {
  */
 export class AnomalyScore implements Detector {
   private readonly s: Record<Scalar, number> = {
-    n: 0, mean: 0, var: 0, fast: 0, lo: 0, hi: 0, short: 0, lMean: 0, lVar: 0, lN: 0, logQ: 0, xi: 0, tailN: 0,
+    n: 0, mean: 0, var: 0, fast: 0, lo: 0, hi: 0, short: 0, lMean: 0, lVar: 0, lN: 0, logQ: 0, xi: 0, tailN: 0, peakZ: 0, histTot: 0, hist2Tot: 0,
     sinceRest: Number.MAX_SAFE_INTEGER,
   };
   private readonly err = new Float64Array(PREDICTORS);
@@ -137,6 +138,8 @@ export class AnomalyScore implements Detector {
   private readonly seasonMean: Float64Array;
   private readonly seasonN: Float64Array;
   private readonly res = new Float64Array(PREDICTORS);
+  private readonly hist = new Float64Array(32);
+  private readonly hist2 = new Float64Array(64);
   private readonly w: Weights;
 
   constructor(private readonly p: AnomalyParams = ANOMALY_PARAMS) {
@@ -238,7 +241,25 @@ export class AnomalyScore implements Detector {
     let out: number | null = null;
     if (s.n > p.warmup) {
       const lsd = Math.max(Math.sqrt(s.lVar), p.minSigma);
-      out = logScore(normalTail((s.short - s.lMean) / lsd));
+      let pl = normalTail((s.short - s.lMean) / lsd);
+      const X = this.p as any;
+      if (X.likBins > 0) {
+        const b = Math.min(X.likBins - 1, Math.floor(s.short * X.likBins));
+        let c = 0;
+        for (let k = Math.max(0, b - X.likSlack); k < X.likBins; k++) c += this.hist2[k]!;
+        pl = Math.max(pl, X.likWeight * c / Math.max(s.hist2Tot, X.likMinTot));
+      }
+      out = logScore(pl);
+    }
+    {
+      const X = this.p as any;
+      if (X.likBins > 0) {
+        const b = Math.min(X.likBins - 1, Math.floor(s.short * X.likBins));
+        const dk = Math.pow(2, -1 / X.likHalflife);
+        for (let k = 0; k < X.likBins; k++) this.hist2[k]! *= dk;
+        this.hist2[b]! += 1;
+        s.hist2Tot = s.hist2Tot * dk + 1;
+      }
     }
     const al = Math.max(w.long, 1 / (s.lN + 1));
     s.lN++;
@@ -253,7 +274,32 @@ export class AnomalyScore implements Detector {
     // fat one, so its routine bursts are not.
     const q = Math.exp(s.logQ);
     const xi = Math.max(s.xi, p.minXi);
-    if (out !== null && s.tailN > p.warmup && z > q) out = Math.max(out, logScore(p.tailFraction * Math.pow(z / q, -1 / xi)));
+    (this as any).dbgLik = out ?? 0; (this as any).dbgPot = 0;
+    const X = this.p as any;
+    if (out !== null && s.tailN > p.warmup && z > q) {
+      let pot = logScore(p.tailFraction * Math.pow(z / q, -1 / xi));
+      if (X.peakHalflife > 0 && z < X.peakMargin * s.peakZ) pot *= X.peakDamp;
+      if (X.empBins > 0) {
+        const b = Math.max(0, Math.min(X.empBins - 1, Math.floor(Math.log(z) / X.empDelta)));
+        let c = 0;
+        for (let k = Math.max(0, b - X.empSlack); k < X.empBins; k++) c += this.hist[k]!;
+        const pEmp = (p.tailFraction * c) / Math.max(s.histTot, X.empMinTot);
+        const pPar = p.tailFraction * Math.pow(z / q, -1 / xi);
+        pot = logScore(Math.max(pPar, X.empWeight * pEmp));
+      }
+      (this as any).dbgPot = pot; out = Math.max(out, pot);
+    }
+    if (X.empBins > 0 && s.tailN > 1 && z > q) {
+      const b = Math.max(0, Math.min(X.empBins - 1, Math.floor(Math.log(z) / X.empDelta)));
+      const dk = Math.pow(2, -1 / X.empHalflife);
+      for (let k = 0; k < X.empBins; k++) this.hist[k]! *= dk;
+      this.hist[b]! += 1;
+      s.histTot = s.histTot * dk + 1;
+    }
+    if (X.peakHalflife > 0) {
+      const dk = Math.pow(2, -1 / X.peakHalflife);
+      s.peakZ = Math.max(q + (s.peakZ - q) * dk, z);
+    }
     s.tailN++;
     if (s.tailN === 1) s.logQ = Math.log(Math.max(z, 1e-3));
     else s.logQ += p.quantileStep * ((z > q ? 1 : 0) - p.tailFraction);

@@ -31,6 +31,7 @@ import {
 import type { AlertHook } from './alert-hook.js';
 import type { Row, Value, WindowBounds } from '../types.js';
 import type { QueryOp } from './query-op.js';
+import { GroupSnapshot, opSnapshot, type OpSnapshot } from './snapshot.js';
 
 interface SessionRef {
   group: Group;
@@ -62,6 +63,8 @@ export class AggregateOp implements QueryOp {
   private evictCursor = -Infinity;
   private readonly dirty = new Map<string, { group: Group; start: number; session: Session | null }>();
   private absenceCursor: number | null = null;
+  /** The checkpoint snapshot in progress: every change to a group goes through snap.touch first. */
+  private snap: GroupSnapshot<Group> | null = null;
 
   constructor(
     readonly plan: QueryPlan,
@@ -100,7 +103,8 @@ export class AggregateOp implements QueryOp {
       group = newGroup(keyStr, keys.slice(), ts, this.nextOrdinal++);
       if (plan.kind === 'alert' && plan.window) group.closedWithData = new Set();
       this.groups.set(keyStr, group);
-    }
+      this.snap?.skip(group);
+    } else this.snap?.touch(group);
     const w = plan.window;
     if (!w) {
       let states = group.panes.get(0);
@@ -188,6 +192,7 @@ export class AggregateOp implements QueryOp {
       if (!groups) continue;
       this.index.delete(p);
       for (const g of groups) {
+        this.snap?.touch(g);
         if (g.panes.delete(p)) this.openPanes--;
         this.maybeForget(g);
       }
@@ -267,6 +272,7 @@ export class AggregateOp implements QueryOp {
   }
 
   private emitChange(group: Group, start: number, session: Session | null): void {
+    this.snap?.touch(group);
     const computed = this.compute(group, start, session, false);
     if (!computed) return;
     const { window, row, pass } = computed;
@@ -379,6 +385,7 @@ export class AggregateOp implements QueryOp {
   private closeTimeWindow(start: number, w: TimeWindowDef): void {
     this.scheduled.delete(start);
     for (const group of this.groupsOfWindow(start, w)) {
+      this.snap?.touch(group);
       const key = group.keyStr + '\u0000' + start;
       const pending = this.dirty.get(key);
       if (pending) {
@@ -395,6 +402,7 @@ export class AggregateOp implements QueryOp {
   }
 
   private closeSession(group: Group, session: Session): void {
+    this.snap?.touch(group);
     session.closed = true;
     const key = group.keyStr + '\u0000' + session.start;
     if (this.dirty.delete(key)) this.emitChange(group, session.start, session);
@@ -444,12 +452,18 @@ export class AggregateOp implements QueryOp {
       const s = this.absenceCursor;
       for (const g of this.groups.values()) {
         if (g.firstSeen >= s + w.sizeMs || g.lastSeen < s - forget) continue;
+        this.snap?.touch(g);
         if (g.closedWithData?.delete(s)) continue;
         const { row, pass } = this.finish(g, empty, { start: s, end: s + w.sizeMs }, true);
         this.evaluateAlert(g, row, pass, s + w.sizeMs, { start: s, end: s + w.sizeMs });
       }
     }
-    for (const [k, g] of this.groups) if (g.lastSeen < limit - forget && g.panes.size === 0) this.groups.delete(k);
+    for (const [k, g] of this.groups) {
+      if (g.lastSeen < limit - forget && g.panes.size === 0) {
+        this.snap?.touch(g);
+        this.groups.delete(k);
+      }
+    }
   }
 
   /**
@@ -460,6 +474,7 @@ export class AggregateOp implements QueryOp {
     const out: Row[] = [];
     const w = this.plan.window;
     for (const group of this.groups.values()) {
+      if (!group.detectors && this.plan.baselines.length > 0) this.snap?.touch(group); // peeking creates detectors
       if (w?.type === 'SESSION') {
         for (const s of group.sessions) {
           const c = this.compute(group, s.start, s, false);
@@ -479,22 +494,32 @@ export class AggregateOp implements QueryOp {
     return out;
   }
 
-  /** JSON-serialisable state (checkpoints). Pending coalesced changes must be flushed first. */
-  snapshot(): unknown {
+  /**
+   * Begins a snapshot of this query's state as it is now (checkpoints; pending coalesced changes
+   * must be flushed first). With `barrier`, groups are serialised before they change, so the
+   * snapshot can be finished in steps while events keep coming (snapshot.ts).
+   */
+  beginSnapshot(barrier: boolean): OpSnapshot {
+    if (barrier && this.snap) throw new Error(`query ${this.plan.name}: a snapshot is already in progress`);
     const plan = this.plan;
     const ser = (states: unknown[]) => plan.aggregates.map((a, i) => a.aggregator.toJSON(states[i]));
-    const groups = [...this.groups.values()].map((g) => ({
-      k: g.keyStr,
-      keys: g.keys,
-      panes: [...g.panes].map(([p, st]) => [p, ser(st)]),
-      sessions: g.sessions.map((s) => ({ start: s.start, end: s.end, states: ser(s.states), shown: s.shown })),
-      shown: g.shown ? [...g.shown] : null,
-      det: g.detectors ? g.detectors.map((d) => d.toJSON()) : null,
-      cw: g.closedWithData ? [...g.closedWithData] : null,
-      f: g.firstSeen,
-      l: g.lastSeen,
-    }));
-    return { watermark: Number.isFinite(this.watermark) ? this.watermark : null, absenceCursor: this.absenceCursor, groups };
+    // Empty parts are left out (restore() defaults them): a million groups is a lot of text.
+    const serialise = (g: Group) => {
+      const o: Record<string, unknown> = { k: g.keyStr };
+      if (!(g.keys.length === 1 && g.keys[0] === g.keyStr)) o.keys = g.keys;
+      if (g.panes.size > 0) o.panes = [...g.panes].map(([p, st]) => [p, ser(st)]);
+      if (g.sessions.length > 0) o.sessions = g.sessions.map((s) => ({ start: s.start, end: s.end, states: ser(s.states), shown: s.shown }));
+      if (g.shown && g.shown.size > 0) o.shown = [...g.shown];
+      if (g.detectors) o.det = g.detectors.map((d) => d.toJSON());
+      if (g.closedWithData) o.cw = [...g.closedWithData];
+      o.f = g.firstSeen;
+      if (g.lastSeen !== g.firstSeen) o.l = g.lastSeen;
+      o.o = g.ordinal;
+      return JSON.stringify(o);
+    };
+    const head = `{"watermark":${Number.isFinite(this.watermark) ? this.watermark : null},"absenceCursor":${JSON.stringify(this.absenceCursor)},"groups":[`;
+    const snap = new GroupSnapshot(this.groups, serialise, head, ']}');
+    return opSnapshot(snap, barrier ? (x) => (this.snap = x) : null);
   }
 
   /** Restores a snapshot() into this (fresh) operator and rebuilds the window index. */
@@ -504,24 +529,28 @@ export class AggregateOp implements QueryOp {
       watermark: number | null;
       absenceCursor: number | null;
       groups: {
-        k: string; keys: Value[]; panes: [number, unknown[]][];
-        sessions: { start: number; end: number; states: unknown[]; shown: boolean }[];
-        shown: number[] | null; det: unknown[] | null; cw: number[] | null; f: number; l: number;
+        k: string; keys?: Value[]; panes?: [number, unknown[]][];
+        sessions?: { start: number; end: number; states: unknown[]; shown: boolean }[];
+        shown?: number[] | null; det?: unknown[] | null; cw?: number[] | null; f: number; l?: number; o?: number;
       }[];
     };
     const de = (states: unknown[]) => plan.aggregates.map((a, i) => a.aggregator.fromJSON(states[i]));
     this.watermark = s.watermark === null ? -Infinity : s.watermark;
     this.absenceCursor = s.absenceCursor;
     const w = plan.window;
-    for (const g of s.groups) {
-      const group = newGroup(g.k, g.keys, g.f, this.nextOrdinal++);
-      group.lastSeen = g.l;
+    // Groups come in serialisation order (a checkpoint serialises changed groups first); their
+    // creation order decides the order of rows closing together, so it is kept.
+    const groups = s.groups.every((g) => typeof g.o === 'number') ? [...s.groups].sort((a, b) => a.o! - b.o!) : s.groups;
+    for (const g of groups) {
+      const group = newGroup(g.k, g.keys ?? [g.k], g.f, this.nextOrdinal++);
+      group.lastSeen = g.l ?? g.f;
       group.shown = g.shown ? new Set(g.shown) : null;
       group.closedWithData = g.cw ? new Set(g.cw) : null;
       group.detectors = g.det ? g.det.map((d, i) => plan.baselines[i]!.factory.restore(d)) : null;
-      for (const [p, st] of g.panes) group.panes.set(p, de(st));
+      for (const [p, st] of g.panes ?? []) group.panes.set(p, de(st));
+      this.openPanes += group.panes.size;
       this.groups.set(g.k, group);
-      for (const ss of g.sessions) {
+      for (const ss of g.sessions ?? []) {
         const session: Session = { start: ss.start, end: ss.end, states: de(ss.states), shown: ss.shown, closed: false };
         group.sessions.push(session);
         if (w?.type === 'SESSION') {

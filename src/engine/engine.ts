@@ -11,12 +11,23 @@ import { AlertHook } from './alert-hook.js';
 import { RowOp } from './row-op.js';
 import type { QueryOp } from './query-op.js';
 import type { EngineSink } from './sink.js';
+import type { OpSnapshot } from './snapshot.js';
 
 export interface EngineOptions {
   /** Live mode: EMIT CHANGES rows are coalesced per group and window until flush(). */
   readonly coalesce: boolean;
   /** Live mode: whether a view's changes are consumed right now; default always. */
   readonly wantsChanges?: (view: string) => boolean;
+}
+
+/** A checkpoint snapshot in progress (Engine.beginSnapshot). */
+export interface EngineSnapshot {
+  /** Serialises up to `maxGroups` more groups; true once the snapshot is complete. */
+  step(maxGroups: number): boolean;
+  /** The chunks of snapshot(), each as pieces of text to concatenate; once step() returned true. */
+  chunks(): string[][];
+  /** Gives up (a failed checkpoint): the operators' write barriers are switched off. */
+  abort(): void;
 }
 
 export class Engine {
@@ -90,19 +101,61 @@ export class Engine {
   /**
    * The engine's whole state as JSON chunks (one per query, plus alerts and watermarks), keyed by
    * query name and definition text so a reload or restart restores only unchanged queries.
+   * Synchronous: for reloads and tests; checkpoints use beginSnapshot().
    */
   snapshot(): string[] {
+    const snap = this.startSnapshot(false);
+    while (!snap.step(Number.POSITIVE_INFINITY));
+    return snap.chunks().map((pieces) => pieces.join(''));
+  }
+
+  /**
+   * Begins a checkpoint snapshot: the state as it is at this call (the cut), the same chunks as
+   * snapshot(). Finish it with step() between batches while events keep being processed: each
+   * operator serialises a group before changing it, so what is written is still the state at the
+   * cut. Only one may be in progress; abort() a failed one.
+   */
+  beginSnapshot(): EngineSnapshot {
+    return this.startSnapshot(true);
+  }
+
+  private startSnapshot(barrier: boolean): EngineSnapshot {
     this.flush();
-    const chunks: string[] = [];
-    chunks.push(JSON.stringify({ kind: 'engine', seq: this.seq, watermarks: [...this.watermarks] }));
-    for (const op of this.ops.values()) {
-      chunks.push(JSON.stringify({ kind: 'query', name: op.plan.name, text: op.plan.text, state: op.snapshot() }));
+    const head = JSON.stringify({ kind: 'engine', seq: this.seq, watermarks: [...this.watermarks] });
+    const parts: { op: QueryOp; snap: OpSnapshot }[] = [];
+    try {
+      for (const op of this.ops.values()) parts.push({ op, snap: op.beginSnapshot(barrier) });
+    } catch (err) {
+      for (const p of parts) p.snap.abort();
+      throw err;
     }
-    for (const [name, tracker] of this.alerts.trackers) {
-      const text = this.ops.get(name)?.plan.text ?? '';
-      chunks.push(JSON.stringify({ kind: 'alerts', name, text, state: tracker.toJSON() }));
-    }
-    return chunks;
+    // Alert state (instances of alerting groups) changes through the alert hook, not a group's
+    // barrier: it is serialised whole at the cut.
+    const alerts = [...this.alerts.trackers].map(([name, tracker]) =>
+      JSON.stringify({ kind: 'alerts', name, text: this.ops.get(name)?.plan.text ?? '', state: tracker.toJSON() }),
+    );
+    return {
+      step(maxGroups) {
+        let budget = maxGroups;
+        for (const p of parts) {
+          if (p.snap.finished) continue;
+          budget -= p.snap.step(budget);
+          if (!p.snap.finished) return false;
+        }
+        return true;
+      },
+      chunks() {
+        const out: string[][] = [[head]];
+        for (const { op, snap } of parts) {
+          out.push([`{"kind":"query","name":${JSON.stringify(op.plan.name)},"text":${JSON.stringify(op.plan.text)},"state":`, ...snap.text(), '}']);
+        }
+        for (const a of alerts) out.push([a]);
+        return out;
+      },
+      abort() {
+        for (const p of parts) p.snap.abort();
+      },
+    };
   }
 
   /** Restores snapshot() chunks; state of queries whose definition changed is dropped. */

@@ -1,5 +1,6 @@
 import type { QueryPlan } from '../lang/compile.js';
 import type { Row } from '../types.js';
+import type { OpSnapshot } from './snapshot.js';
 
 /** One running query. The engine feeds it rows in arrival order and moves its watermark. */
 export interface QueryOp {
@@ -19,8 +20,12 @@ export interface QueryOp {
   flush(): void;
   /** The current rows, computed on demand (WebSocket snapshots). */
   currentRows(): Row[];
-  /** JSON-serialisable state for checkpoints (flush first). */
-  snapshot(): unknown;
+  /**
+   * Begins a snapshot of the state as it is now, for checkpoints (flush first). With `barrier`
+   * the operator serialises each group before changing it, so the snapshot may be finished in
+   * steps between events (snapshot.ts); without, finish it before anything else happens.
+   */
+  beginSnapshot(barrier: boolean): OpSnapshot;
   /** Loads a snapshot into a freshly built operator. */
   restore(json: unknown): void;
 }

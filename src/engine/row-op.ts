@@ -9,9 +9,12 @@ import type { EngineSink } from './sink.js';
 import { evalBaselines, keyString, project } from './group.js';
 import type { AlertHook } from './alert-hook.js';
 import type { QueryOp } from './query-op.js';
+import { GroupSnapshot, opSnapshot, type OpSnapshot } from './snapshot.js';
 import type { Row, Value } from '../types.js';
 
 interface RowGroup {
+  /** The map key (the group's own, so a snapshot can serialise it from the value alone). */
+  readonly key: string;
   detectors: Detector[] | null;
   labels: Row;
   lastAt: number;
@@ -23,6 +26,8 @@ export class RowOp implements QueryOp {
   readonly groups = new Map<string, RowGroup>();
   watermark = -Infinity;
   private readonly env = emptyEnv();
+  /** The checkpoint snapshot in progress: every change to a group goes through snap.touch first. */
+  private snap: GroupSnapshot<RowGroup> | null = null;
 
   constructor(
     readonly plan: QueryPlan,
@@ -55,7 +60,10 @@ export class RowOp implements QueryOp {
       for (const n of plan.sourceKeyNames) labels[n] = row[n] ?? null;
     }
     let group = this.groups.get(key);
-    if (!group) this.groups.set(key, (group = { detectors: null, labels, lastAt: ts, matched: false }));
+    if (!group) {
+      this.groups.set(key, (group = { key, detectors: null, labels, lastAt: ts, matched: false }));
+      this.snap?.skip(group);
+    } else this.snap?.touch(group);
     group.lastAt = Math.max(group.lastAt, ts);
 
     if (!passWhere) {
@@ -89,15 +97,17 @@ export class RowOp implements QueryOp {
     return [];
   }
 
-  /** JSON-serialisable state (checkpoints): baselines per group. */
-  snapshot(): unknown {
-    const groups = [...this.groups].map(([k, g]) => ({
-      k,
-      labels: g.labels,
-      det: g.detectors ? g.detectors.map((d) => d.toJSON()) : null,
-      at: g.lastAt,
-    }));
-    return { watermark: Number.isFinite(this.watermark) ? this.watermark : null, groups };
+  /**
+   * Begins a snapshot of the baselines per group as they are now (checkpoints). With `barrier`,
+   * groups are serialised before they change, so it can be finished in steps (snapshot.ts).
+   */
+  beginSnapshot(barrier: boolean): OpSnapshot {
+    if (barrier && this.snap) throw new Error(`query ${this.plan.name}: a snapshot is already in progress`);
+    const serialise = (g: RowGroup) =>
+      JSON.stringify({ k: g.key, labels: g.labels, det: g.detectors ? g.detectors.map((d) => d.toJSON()) : null, at: g.lastAt });
+    const head = `{"watermark":${Number.isFinite(this.watermark) ? this.watermark : null},"groups":[`;
+    const snap = new GroupSnapshot(this.groups, serialise, head, ']}');
+    return opSnapshot(snap, barrier ? (x) => (this.snap = x) : null);
   }
 
   restore(json: unknown): void {
@@ -105,7 +115,7 @@ export class RowOp implements QueryOp {
     this.watermark = s.watermark ?? -Infinity;
     for (const g of s.groups) {
       const detectors = g.det ? g.det.map((d, i) => this.plan.baselines[i]!.factory.restore(d)) : null;
-      this.groups.set(g.k, { detectors, labels: g.labels, lastAt: g.at, matched: false });
+      this.groups.set(g.k, { key: g.k, detectors, labels: g.labels, lastAt: g.at, matched: false });
     }
   }
 }

@@ -159,6 +159,27 @@ export async function checkBrokers(opts: KafkaConnectionOptions, timeoutMs = 500
   }
 }
 
+/** Deletes topics if they exist (the demo starts from empty topics on its local broker). */
+export async function deleteTopics(opts: KafkaConnectionOptions, topics: readonly string[]): Promise<void> {
+  const admin = createKafkaClient(opts).admin();
+  try {
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length > 0) await admin.deleteTopics({ topics: present, timeout: 30_000 });
+    // Deletion completes asynchronously; wait until the names are free again.
+    for (let i = 0; i < 100; i++) {
+      const left = new Set(await admin.listTopics());
+      if (!present.some((t) => left.has(t))) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } catch (err) {
+    throw new SeismoError('KAFKA', `cannot delete topics ${topics.join(', ')}: ${describeError(err)}`, { retriable: true, cause: err });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 /** Creates topics that do not exist yet (broker defaults for partitions and replication unless given). */
 export async function ensureTopics(
   opts: KafkaConnectionOptions,

@@ -101,6 +101,10 @@ export function makeAggregator(kind: AggregateKind, opts: AggregateOptions = {})
     case 'EARLIEST':
     case 'LATEST':
       return new ArrivalAggregator(kind, opts.ignoreNulls ?? true);
+    default: {
+      const unknown: never = kind;
+      throw new RangeError(`unknown aggregate ${String(unknown)}`);
+    }
   }
 }
 

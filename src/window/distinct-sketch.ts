@@ -77,7 +77,6 @@ function hashInto(v: Value): void {
   else hashString(canonicalMap(v ?? {}), 4);
 }
 
-
 function canonicalMap(m: { readonly [k: string]: string }): string {
   return JSON.stringify(Object.keys(m).sort().map((k) => [k, m[k]]));
 }

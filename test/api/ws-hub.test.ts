@@ -186,6 +186,20 @@ describe('WsHub and slow clients', () => {
   });
 });
 
+describe('WsHub shutdown', () => {
+  it('closes clients with 1001 and does not hang on a peer that stopped reading', async () => {
+    app = await startFakeApp();
+    const polite = await connect(app);
+    const stuck = await connect(app);
+    (stuck.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    await app.close();
+    app = undefined;
+    expect((await polite.whenClosed()).code).toBe(1001);
+    (stuck.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await stuck.whenClosed();
+  });
+});
+
 describe('WsHub options', () => {
   it('rejects nonsensical options up front', () => {
     const base = { snapshot: () => [], activeAlerts: () => [] };

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { metrics } from '../../src/metrics.js';
 import { startFakeApp, type FakeApp, type FakeEngine } from '../api/fake-app.js';
 
 /** Waits for a condition, as long as the page may need to load and connect. */
@@ -44,6 +45,16 @@ function publishWindows(engine: FakeEngine, now: number, backfillMinutes: number
       engine.upsert('error_rate', `${service}|${minute}`, { service, windowstart: minute, windowend: minute + MINUTE, total, errors, error_ratio: errors / total });
     });
   }
+}
+
+/** Moves the engine's own metrics a little, as a running engine would, for the Engine panels. */
+function tickEngineMetrics(step: number): void {
+  metrics.eventsConsumed.inc({ stream: 'metrics' }, 900 + 50 * noise(step));
+  metrics.eventsConsumed.inc({ stream: 'logs' }, 300 + 40 * noise(step + 1));
+  for (let p = 0; p < 3; p++) metrics.consumerLag.set({ topic: 'telemetry.metrics', partition: String(p) }, Math.round(40 + 30 * noise(step + p)));
+  for (const view of ['request_rate', 'latency_by_service', 'error_rate']) metrics.openGroups.set({ view }, SERVICES.length);
+  if (step % 8 === 0) metrics.eventsLate.inc({ view: 'latency_by_service' });
+  metrics.lastCheckpoint.set(Date.now() / 1000 - 4);
 }
 
 const FIRING = {
@@ -89,7 +100,11 @@ describe.skipIf(!haveChromium)('dashboards page', () => {
     app = await startFakeApp();
     publishWindows(app.engine, Date.now(), 10);
     app.engine.alert(FIRING);
-    ticker = setInterval(() => publishWindows(app.engine, Date.now(), 0), 250);
+    let step = 0;
+    ticker = setInterval(() => {
+      publishWindows(app.engine, Date.now(), 0);
+      tickEngineMetrics(step++);
+    }, 250);
 
     const { page, problems } = await openPage(app.url + '/');
     const chart = page.locator('article[data-type="timeseries"][data-view="latency_by_service"]');
@@ -120,6 +135,13 @@ describe.skipIf(!haveChromium)('dashboards page', () => {
     await eventually(() => page.locator('#conn').getAttribute('data-state')).toBe('live');
     // Two engine samples are needed for a rate; wait for the second so the strip shows numbers.
     await eventually(() => page.locator('#engine .tile[data-metric="eventsPerSec"] .v').textContent()).not.toBe('–');
+
+    // Engine panels draw /api/engine samples: one series per stream once two samples are in.
+    const consumed = page.locator('article[data-type="timeseries"]', { hasText: 'Events consumed / s' });
+    await eventually(async () => Number(await consumed.getAttribute('data-series'))).toBe(2);
+    await eventually(async () => Number(await page.locator('article[data-type="bar"]', { hasText: 'Open groups by view' }).getAttribute('data-rows'))).toBe(3);
+    // A few more samples so the engine charts have a visible line in the screenshot.
+    await eventually(async () => Number(await consumed.getAttribute('data-points'))).toBeGreaterThanOrEqual(6);
 
     mkdirSync('test-artifacts', { recursive: true });
     await page.screenshot({ path: 'test-artifacts/dashboard.png', fullPage: true });

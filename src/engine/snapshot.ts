@@ -1,0 +1,139 @@
+/**
+ * Incremental, copy-on-write snapshots of an operator's groups, so that a checkpoint does not
+ * stall the hot path for as long as serialising every group takes (a second or more at a million
+ * groups).
+ *
+ * The cut is the moment the snapshot begins: it must describe every group exactly as it was
+ * then, matching the Kafka positions recorded at the same moment. The groups are serialised in
+ * slices between batches (step), while processing goes on. An operator calls touch(group) before
+ * it changes a group in any way (a write barrier): a group not serialised yet is serialised
+ * first, in its state at the cut. A group created after the cut is marked with skip(): it is not
+ * part of the snapshot. A group deleted after the cut was touched before it went. Each group is
+ * serialised exactly once, so the work is the same as one synchronous pass; only when it happens
+ * differs.
+ */
+
+/** Serialised group text is gathered into pieces of about this many UTF-16 units. */
+const PIECE_CHARS = 1 << 20;
+
+/** One operator's snapshot in progress; see the file comment. */
+export class GroupSnapshot<G extends object> {
+  private readonly done = new Set<G>();
+  private readonly iterator: Iterator<G>;
+  private readonly pieces: string[] = [];
+  private buffer: string[] = [];
+  private bufferChars = 0;
+  private count = 0;
+  private complete = false;
+
+  /**
+   * @param groups the operator's live group map, iterated lazily (a Map iterator sees entries
+   *   deleted or added after it was created correctly: deleted ones are skipped, added ones come last)
+   * @param serialise one group as JSON text
+   * @param head JSON text before the groups array, e.g. `{"watermark":1,"groups":[`
+   * @param tail JSON text after it, e.g. `]}`
+   */
+  constructor(
+    groups: ReadonlyMap<unknown, G>,
+    private readonly serialise: (group: G) => string,
+    head: string,
+    private readonly tail: string,
+  ) {
+    this.iterator = groups.values();
+    this.pieces.push(head);
+  }
+
+  /** Write barrier: call before any change to `group`. */
+  touch(group: G): void {
+    if (this.complete || this.done.has(group)) return;
+    this.done.add(group);
+    const text = this.serialise(group);
+    const piece = this.count++ === 0 ? text : ',' + text;
+    this.buffer.push(piece);
+    this.bufferChars += piece.length;
+    if (this.bufferChars >= PIECE_CHARS) this.cut();
+  }
+
+  /** A group created after the cut: it is not part of this snapshot. */
+  skip(group: G): void {
+    if (!this.complete) this.done.add(group);
+  }
+
+  /**
+   * Visits up to `maxGroups` more groups, serialising those not serialised yet; returns how many
+   * it visited. `finished` says when every group of the cut is serialised.
+   */
+  step(maxGroups: number): number {
+    let i = 0;
+    for (; i < maxGroups && !this.complete; i++) {
+      const next = this.iterator.next();
+      if (next.done) this.finish();
+      else this.touch(next.value);
+    }
+    return i;
+  }
+
+  get finished(): boolean {
+    return this.complete;
+  }
+
+  /** The snapshot as pieces of JSON text to concatenate; only once step() returned true. */
+  text(): string[] {
+    if (!this.complete) throw new Error('snapshot not finished');
+    return this.pieces;
+  }
+
+  private finish(): void {
+    this.cut();
+    this.pieces.push(this.tail);
+    this.complete = true;
+    this.done.clear();
+  }
+
+  private cut(): void {
+    if (this.buffer.length === 0) return;
+    this.pieces.push(this.buffer.join(''));
+    this.buffer = [];
+    this.bufferChars = 0;
+  }
+}
+
+/** One query's part of an engine snapshot: serialise in steps, then take the text. */
+export interface OpSnapshot {
+  /** Visits up to `maxGroups` more groups; returns how many it visited. */
+  step(maxGroups: number): number;
+  /** Every group of the cut is serialised (the write barrier is off again). */
+  readonly finished: boolean;
+  /** The query's state as pieces of JSON text to concatenate (no newline inside); once finished. */
+  text(): string[];
+  /** Gives up (a failed checkpoint): the write barrier is switched off. */
+  abort(): void;
+}
+
+/**
+ * The OpSnapshot of an operator whose groups live in `groups`. `install(snap)` sets or clears the
+ * operator's write barrier (the snap its change paths touch); null clears it.
+ */
+export function opSnapshot<G extends object>(
+  snap: GroupSnapshot<G>,
+  install: ((snap: GroupSnapshot<G> | null) => void) | null,
+): OpSnapshot {
+  install?.(snap);
+  let cleared = false;
+  const clear = () => {
+    if (!cleared) install?.(null);
+    cleared = true;
+  };
+  return {
+    step(maxGroups) {
+      const visited = snap.step(maxGroups);
+      if (snap.finished) clear();
+      return visited;
+    },
+    get finished() {
+      return snap.finished;
+    },
+    text: () => snap.text(),
+    abort: clear,
+  };
+}
