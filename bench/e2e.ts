@@ -93,6 +93,8 @@ function line(i: number, at: number, producedMs: number, name = 'http.request.du
 // ---- helpers -----------------------------------------------------------------------------------
 
 const kafka = new Kafka({ clientId: 'seismo-bench', brokers: BROKERS, logLevel: logLevel.NOTHING });
+/** Topics seismo creates for a run (alerts, dead letters), deleted at the end. */
+const outputTopics: string[] = [];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -256,6 +258,7 @@ interface RunningService {
 
 /** Starts `seismo run` as a child and resolves once it reports its dashboard URL (ready). */
 async function startSeismo(dir: string, topic: string, alertsTopic: string, tag: string): Promise<RunningService> {
+  outputTopics.push(alertsTopic, `${alertsTopic}-dlq`);
   const qfile = join(dir, `${tag}.sql`);
   writeFileSync(qfile, queries(topic));
   const prof = process.env.BENCH_CPU_PROF;
@@ -480,7 +483,9 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    if (!process.env.BENCH_KEEP_TOPICS && !reuse) await deleteTopics([topic]).catch(() => undefined);
+    if (process.env.BENCH_KEEP_TOPICS && !reuse) console.error(`bench:e2e: kept topic ${topic}`);
+    const mine = process.env.BENCH_KEEP_TOPICS || reuse ? [] : [topic];
+    await deleteTopics([...mine, ...outputTopics]).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
 }

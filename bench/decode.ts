@@ -1,11 +1,11 @@
 /**
  * Decode throughput against bare JSON.parse of the same records, measured in the same run. Not a
- * test (no .test suffix); run: npx tsc -p tsconfig.json --outDir /tmp/seismo-bench && node
- * /tmp/seismo-bench/test/ingest/decode-bench.js. Prints one JSON line.
+ * test (no .test suffix); run: npm run build && node dist/bench/decode.js.
+ * Prints one JSON line.
  */
-import { makeDecoder } from '../../src/ingest/decode.js';
-import { Deduper } from '../../src/ingest/dedupe.js';
-import type { StreamPlan } from '../../src/plan.js';
+import { makeDecoder } from '../src/ingest/decode.js';
+import { Deduper } from '../src/ingest/dedupe.js';
+import type { StreamPlan } from '../src/plan.js';
 
 const stream: StreamPlan = {
   name: 'metrics',
