@@ -134,8 +134,14 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
   const onBatch = async (batch: SourceBatch) => {
     const runtimes = topics.get(batch.topic) ?? [];
     const now = Date.now();
+    // Counted per batch, not per event: a labelled prom-client inc() hashes its labels each call.
+    const consumed = new Array<number>(runtimes.length).fill(0);
+    // One origin per batch, updated per event: the engine reads it only synchronously (a late
+    // event's dead letter is built inside process()), so no per-event object is needed.
+    const origin: EventOrigin = { topic: batch.topic, partition: batch.partition, offset: '', key: null, value: null };
     for (const m of batch.messages) {
-      for (const s of runtimes) {
+      for (let i = 0; i < runtimes.length; i++) {
+        const s = runtimes[i]!;
         const r = s.decode(m.value, m.key, Number(m.timestamp));
         if (!r.ok) {
           metrics.eventsInvalid.inc({ stream: s.plan.name, reason: r.reason });
@@ -147,8 +153,10 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
           metrics.eventsDeduplicated.inc({ stream: s.plan.name });
           continue;
         }
-        metrics.eventsConsumed.inc({ stream: s.plan.name });
-        const origin: EventOrigin = { topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value };
+        consumed[i]!++;
+        origin.offset = m.offset;
+        origin.key = m.key;
+        origin.value = m.value;
         engine.process(s.plan.name, r.row, r.ts, origin);
         if (s.plan.retainMs !== null) {
           let list = retained.get(s.plan.name);
@@ -158,6 +166,7 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
         s.watermark.observe(batch.partition, r.ts, now);
       }
     }
+    for (let i = 0; i < runtimes.length; i++) if (consumed[i]! > 0) metrics.eventsConsumed.inc({ stream: runtimes[i]!.plan.name }, consumed[i]!);
     for (const s of runtimes) engine.advance(s.plan.name, s.watermark.current());
     const last = batch.messages[batch.messages.length - 1];
     if (last) {

@@ -142,17 +142,21 @@ export class AggregateOp implements QueryOp {
   }
 
   private addToPane(group: Group, p: number, ts: number): void {
-    let states = group.panes.get(p);
+    let states = group.lastPane === p ? group.lastStates : group.panes.get(p);
     if (!states) {
       group.panes.set(p, (states = initStates(this.plan)));
       this.openPanes++;
     }
+    group.lastPane = p;
+    group.lastStates = states;
     addToStates(this.plan, states, this.env, this.opts.nextSeq());
     if (ts > group.lastSeen) group.lastSeen = ts;
   }
 
   /** Records that the group has data in pane p; a new pane schedules the closing of its windows. */
   private indexPane(p: number, group: Group, w: TimeWindowDef): void {
+    if (group.indexedPane === p) return;
+    group.indexedPane = p;
     let set = this.index.get(p);
     if (!set) {
       this.index.set(p, (set = new Set()));
@@ -194,6 +198,8 @@ export class AggregateOp implements QueryOp {
       for (const g of groups) {
         this.snap?.touch(g);
         if (g.panes.delete(p)) this.openPanes--;
+        if (g.lastPane === p) g.lastStates = null;
+        if (g.indexedPane === p) g.indexedPane = NaN;
         this.maybeForget(g);
       }
     }

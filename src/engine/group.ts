@@ -27,6 +27,11 @@ export interface Group {
   detectors: Detector[] | null;
   /** Alerts only: closed window starts that had data, consumed by absence evaluation. */
   closedWithData: Set<number> | null;
+  /** The pane the group's last event went to and its states (most events hit the same pane). */
+  lastPane: number;
+  lastStates: unknown[] | null;
+  /** The last pane this group was recorded in the pane index for. */
+  indexedPane: number;
   /** Creation order: groups closing together are emitted in this order (also after a restore). */
   ordinal: number;
   /** Event time of the group's first and latest data (absence evaluation). */
@@ -44,7 +49,7 @@ export function keyString(keys: readonly Value[]): string {
 }
 
 export function newGroup(keyStr: string, keys: Value[], at: number, ordinal: number): Group {
-  return { keyStr, keys, panes: new Map(), sessions: [], shown: null, detectors: null, closedWithData: null, ordinal, firstSeen: at, lastSeen: at };
+  return { keyStr, keys, panes: new Map(), sessions: [], shown: null, detectors: null, closedWithData: null, lastPane: NaN, lastStates: null, indexedPane: NaN, ordinal, firstSeen: at, lastSeen: at };
 }
 
 export function initStates(plan: QueryPlan): unknown[] {
