@@ -54,8 +54,9 @@ export function compileExpr(e: Expr, sub: Substitute = () => null): Compiled {
         const m = target(env);
         const k = key(env);
         if (m === null || k === null || typeof m !== 'object') return null;
-        const v = m[String(k)];
-        return v === undefined ? null : v;
+        // Own keys only: labels['constructor'] must not reach Object.prototype.
+        const name = String(k);
+        return Object.hasOwn(m, name) ? (m[name] ?? null) : null;
       };
     }
     case 'unary': {

@@ -143,3 +143,15 @@ describe('record timestamps in replay files', () => {
     ]);
   });
 });
+
+describe('hostile input', () => {
+  it('map access reads own keys only', () => {
+    const sql = `CREATE STREAM m (t BIGINT, labels MAP<VARCHAR, VARCHAR>) WITH (kafka_topic = 'm', timestamp = 't');
+      CREATE VIEW v AS SELECT labels['constructor'] AS c, labels['__proto__'] AS p, labels['a'] AS a FROM m;`;
+    const out = run(sql, [{ t: 1, labels: { a: 'x' } }, { t: 2, labels: JSON.parse('{"__proto__":"y","constructor":"z"}') }]);
+    expect(out.map((r) => (r.kind === 'row' ? r.row : null))).toEqual([
+      { c: null, p: null, a: 'x' },
+      { c: 'z', p: 'y', a: null },
+    ]);
+  });
+});
