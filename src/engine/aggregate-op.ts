@@ -36,7 +36,6 @@ import { GroupSnapshot, opSnapshot, type OpSnapshot } from './snapshot.js';
 interface SessionRef {
   group: Group;
   session: Session;
-  closeAt: number;
 }
 
 /** How long a group that stopped sending is still evaluated as absent by windowed alerts. */
@@ -213,6 +212,7 @@ export class AggregateOp implements QueryOp {
     if (only && only.end >= ts - w.gapMs && only.start <= ts + w.gapMs && !(this.opts.coalesce === false && only.shown)) {
       // The common case, an event extending the group's one session: update it in place. (In
       // replay a shown session is replaced instead, so its old bounds are retracted first.)
+      if (Math.max(only.end, ts) < this.watermark - w.graceMs) return this.sink.late(plan, origin);
       const key = group.keyStr + '\u0000' + only.start;
       if (ts < only.start) this.dirty.delete(key);
       if (only.shown && ts < only.start) {
@@ -237,7 +237,9 @@ export class AggregateOp implements QueryOp {
         if (s.end > end) end = s.end;
       } else kept.push(s);
     }
-    if (end + w.gapMs + w.graceMs < this.watermark) return this.sink.late(plan, origin);
+    // ksqlDB: an event is late when the session it would form or extend ends before
+    // watermark - grace (the gap does not extend the grace period).
+    if (end < this.watermark - w.graceMs) return this.sink.late(plan, origin);
     const states = initStates(plan);
     for (const s of merged) {
       mergeStates(plan, states, s.states);
@@ -251,11 +253,11 @@ export class AggregateOp implements QueryOp {
     kept.sort((a, b) => a.start - b.start);
     group.sessions = kept;
     if (ts > group.lastSeen) group.lastSeen = ts;
-    // One heap entry per session: extending it moves its close time, checked when popped.
-    if (merged.length === 0 || start !== merged[0]!.start || merged.length > 1 || end !== merged[0]!.end) {
-      const closeAt = end + w.gapMs + w.graceMs;
-      this.closing.push(closeAt, { group, session, closeAt });
-    }
+    // One heap entry per session object: extending a session in place (above) moves its close
+    // time, checked when popped. Here `session` is a new object and the merged ones are marked
+    // closed, so their entries are skipped: it needs its own entry even when its bounds equal a
+    // merged one's, or it would never close (found by test/integration/crash.test.ts).
+    this.closing.push(end + w.gapMs + w.graceMs, { group, session });
     this.changed(group, start, session);
   }
 
@@ -380,9 +382,10 @@ export class AggregateOp implements QueryOp {
         if (absence) this.evaluateAbsence(w as TimeWindowDef, item - 1);
         this.closeTimeWindow(item, w as TimeWindowDef);
       } else if (!item.session.closed) {
-        const closeAt = item.session.end + (w as SessionWindowDef).gapMs + w.graceMs;
-        if (closeAt <= watermark) this.closeSession(item.group, item.session);
-        else this.closing.push(closeAt, { ...item, closeAt });
+        // Lazy entries: a session extended in place since its entry was pushed is pushed again.
+        const due = item.session.end + (w as SessionWindowDef).gapMs + w.graceMs;
+        if (due > watermark) this.closing.push(due, item);
+        else this.closeSession(item.group, item.session);
       }
     }
     if (absence) this.evaluateAbsence(w as TimeWindowDef, watermark - w.sizeMs - w.graceMs);
@@ -407,6 +410,10 @@ export class AggregateOp implements QueryOp {
     this.evictPanes(w.type === 'SLIDING' ? start - w.sizeMs + 2 * w.paneMs : start + w.advanceMs, w);
   }
 
+  /**
+   * A session closes when the watermark reaches end + gap + grace: from then on no event can
+   * extend it (ksqlDB's EMIT FINAL suppression uses the same time).
+   */
   private closeSession(group: Group, session: Session): void {
     this.snap?.touch(group);
     session.closed = true;
@@ -559,10 +566,7 @@ export class AggregateOp implements QueryOp {
       for (const ss of g.sessions ?? []) {
         const session: Session = { start: ss.start, end: ss.end, states: de(ss.states), shown: ss.shown, closed: false };
         group.sessions.push(session);
-        if (w?.type === 'SESSION') {
-          const closeAt = ss.end + w.gapMs + w.graceMs;
-          this.closing.push(closeAt, { group, session, closeAt });
-        }
+        if (w?.type === 'SESSION') this.closing.push(ss.end + w.gapMs + w.graceMs, { group, session });
       }
       if (!w || w.type === 'SESSION') continue;
       for (const p of group.panes.keys()) this.indexPane(p, group, w);

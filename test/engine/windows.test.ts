@@ -155,3 +155,41 @@ describe('hostile input', () => {
     ]);
   });
 });
+
+describe('ksqlDB suppression (EMIT FINAL) cases', () => {
+  const STREAM_ROWTIME = `CREATE STREAM input (id VARCHAR, col1 VARCHAR) WITH (kafka_topic = 'input_topic');`;
+  const at = (id: string, rowtime: number, col1: string | null = 'v1') => ({ id, col1, rowtime });
+  const rows = (out: ReturnType<typeof run>) =>
+    out.map((r) => (r.kind === 'row' ? `${r.row.id} ${Date.parse(r.window!.start)}-${Date.parse(r.window!.end)} ${r.row.count}` : r.kind));
+
+  it('session windows: an event that would not extend a session past watermark - grace is late', () => {
+    const sql = `${STREAM_ROWTIME} CREATE VIEW output AS SELECT id, COUNT(*) AS count FROM input
+      WINDOW SESSION (5 MILLISECONDS, GRACE PERIOD 0 MILLISECONDS) GROUP BY id EMIT FINAL;`;
+    const out = run(sql, [at('k1', 0), at('k1', 5), at('k1', 1), at('k2', 6), at('k1', 5), at('k1', 30)]);
+    expect(rows(out)).toEqual(['k1 0-5 3', 'k2 6-6 1']);
+  });
+
+  it('tumbling windows with a large jump', () => {
+    const sql = `${STREAM_ROWTIME} CREATE VIEW output AS SELECT id, COUNT(*) AS count FROM input
+      WINDOW TUMBLING (SIZE 2 MILLISECONDS, GRACE PERIOD 2 MILLISECONDS) GROUP BY id EMIT FINAL;`;
+    const out = run(sql, [0, 1, 2, 0, 3, 0, 4, 0, 30].map((t) => at('k1', t)));
+    expect(rows(out)).toEqual(['k1 0-2 4', 'k1 2-4 2', 'k1 4-6 1']);
+  });
+
+  it('hopping windows', () => {
+    const sql = `${STREAM_ROWTIME} CREATE VIEW output AS SELECT id, COUNT(*) AS count FROM input
+      WINDOW HOPPING (SIZE 5 MILLISECONDS, ADVANCE BY 2 MILLISECONDS, GRACE PERIOD 1 MILLISECONDS) GROUP BY id EMIT FINAL;`;
+    const out = run(sql, [0, 1, 2, 1, 6, 5, 10].map((t) => at('k1', t)));
+    expect(rows(out)).toEqual(['k1 0-5 4', 'k1 2-7 3', 'k1 4-9 2']);
+  });
+
+  it('null values and null keys (a null rowtime falls back to the position in the file)', () => {
+    const sql = `${STREAM_ROWTIME} CREATE VIEW output AS SELECT id, COUNT(col1) AS count FROM input
+      WINDOW TUMBLING (SIZE 2 MILLISECONDS, GRACE PERIOD 1 MILLISECONDS) GROUP BY id EMIT FINAL;`;
+    const out = run(sql, [
+      at('k1', 0, null), at('k1', 1), at('k1', 1, null), at('k1', 2),
+      { id: null, col1: 'v1', rowtime: 1 }, { id: 'k1', col1: 'v1', rowtime: null }, at('k1', 5),
+    ]);
+    expect(rows(out)).toEqual(['k1 0-2 1', 'k1 2-4 1']);
+  });
+});
