@@ -294,14 +294,20 @@ async function startSeismo(dir: string, topic: string, alertsTopic: string, tag:
   };
 }
 
+/** Sums a metric's samples (over labels) in a Prometheus text exposition. */
+function sample(text: string, name: string): number {
+  let n = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) n += Number(m[1]);
+  return n;
+}
+
+async function scrape(url: string): Promise<string> {
+  return (await fetch(`${url}/metrics`)).text();
+}
+
 async function consumedTotal(url: string): Promise<{ consumed: number; invalid: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const sum = (name: string) => {
-    let n = 0;
-    for (const m of text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'gm'))) n += Number(m[1]);
-    return n;
-  };
-  return { consumed: sum('seismo_events_consumed_total'), invalid: sum('seismo_events_invalid_total') };
+  const text = await scrape(url);
+  return { consumed: sample(text, 'seismo_events_consumed_total'), invalid: sample(text, 'seismo_events_invalid_total') };
 }
 
 async function seismoRead(dir: string, topic: string, run: number): Promise<Rate> {
@@ -360,6 +366,8 @@ interface LatencyResult {
   achievedRate: number;
   ws: number[];
   alerts: number[];
+  /** Checkpoints during the run: count, mean duration, last hot-path pause (seconds). */
+  checkpoints: { count: number; meanS: number; lastPauseS: number };
 }
 
 async function measureLatency(dir: string, rate: number): Promise<LatencyResult> {
@@ -409,9 +417,16 @@ async function measureLatency(dir: string, rate: number): Promise<LatencyResult>
     await waitExit(gen);
     await new Promise((r) => setTimeout(r, 2000));
     client.close();
+    const text = await scrape(svc.url);
+    const count = sample(text, 'seismo_checkpoint_duration_seconds_count');
+    const checkpoints = {
+      count,
+      meanS: count ? sample(text, 'seismo_checkpoint_duration_seconds_sum') / count : 0,
+      lastPauseS: sample(text, 'seismo_checkpoint_pause_seconds'),
+    };
     const m = /\{"sent":(\d+),"seconds":([\d.]+)\}/.exec(report);
     const achievedRate = m ? Number(m[1]) / Number(m[2]) : NaN;
-    return { rate, achievedRate, ws, alerts };
+    return { rate, achievedRate, ws, alerts, checkpoints };
   } finally {
     await alertConsumer.disconnect().catch(() => undefined);
     await svc.stop();
@@ -480,6 +495,9 @@ async function main(): Promise<void> {
         alert_latency_p50_ms: lat ? round(quantile(lat.alerts, 0.5)) : null,
         alert_latency_p99_ms: lat ? round(quantile(lat.alerts, 0.99)) : null,
         alert_latency_samples: lat ? lat.alerts.length : 0,
+        latency_run_checkpoints: lat ? lat.checkpoints.count : null,
+        latency_run_checkpoint_mean_ms: lat ? round(lat.checkpoints.meanS * 1000) : null,
+        latency_run_last_checkpoint_pause_ms: lat ? round(lat.checkpoints.lastPauseS * 1000) : null,
       }),
     );
   } finally {

@@ -163,7 +163,9 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
           if (!list) retained.set(s.plan.name, (list = []));
           list.push({ eventTime: r.ts, event: r.row });
         }
+        // Event by event, as in replay: a later event of the same batch may be late.
         s.watermark.observe(batch.partition, r.ts, now);
+        engine.advance(s.plan.name, s.watermark.current());
       }
     }
     for (let i = 0; i < runtimes.length; i++) if (consumed[i]! > 0) metrics.eventsConsumed.inc({ stream: runtimes[i]!.plan.name }, consumed[i]!);

@@ -92,7 +92,14 @@ export class LiveSink implements EngineSink {
     const text = o.value ? o.value.toString('utf8') : null;
     this.send(this.deps.deadLetterTopic, {
       key: o.key,
-      value: JSON.stringify({ topic: o.topic, partition: o.partition, offset: o.offset, reason: 'late', view: plan.name, value: text }),
+      value: JSON.stringify({
+        topic: o.topic,
+        partition: o.partition,
+        offset: Number(o.offset),
+        reason: 'late',
+        detail: `later than every window of view ${plan.name} it belongs to`,
+        value: text,
+      }),
     });
   }
 

@@ -325,6 +325,8 @@ describe('crash recovery', () => {
     last.child.kill('SIGTERM');
     expect(await last.exited).toEqual({ code: 0, signal: null });
 
+    console.info(`crash test: ${kills.map((k) => `run ${k.run} killed ${k.how}${k.during ? ' (inside the checkpoint)' : ''}`).join('; ')}`);
+
     // What the service stored, read after it stopped.
     const loaded = loadProgram([join(dir, 'q.sql')]);
     if (!loaded.ok) throw new Error(loaded.errors);

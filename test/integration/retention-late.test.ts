@@ -1,0 +1,67 @@
+/**
+ * Against the real broker and a real DuckDB file, through the real service: raw events of a
+ * stream with `retain` are stored in events_<stream> (exactly the consumed ones), and events
+ * later than their window go to the dead-letter topic with the reason `late` when the view says
+ * `late = 'dead-letter'`, and are counted in seismo_events_late_total.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { startService } from '../../src/app.js';
+import { runConfig } from '../../src/config.js';
+import { brokers, consumeAll, createTopic, produceJson, uniqueTopic } from '../helpers/kafka.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'seismo-retain-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
+
+describe('retention and late events', () => {
+  it('stores retained raw events and dead-letters late ones', async () => {
+    const topic = uniqueTopic('retain');
+    const dlq = uniqueTopic('dlq');
+    await createTopic(topic, 1);
+    const queries = join(dir, 'q.sql');
+    writeFileSync(
+      queries,
+      `CREATE STREAM s (id VARCHAR, t TIMESTAMP, v DOUBLE) WITH (kafka_topic = '${topic}', timestamp = 't', event_id = 'id', retain = '7 DAYS');
+       CREATE VIEW c WITH (late = 'dead-letter') AS SELECT COUNT(*) AS n FROM s
+         WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 0 SECONDS) EMIT FINAL;`,
+    );
+    // 30 events in order, then 2 that are older than the closed window [0, 10 s).
+    const events = Array.from({ length: 30 }, (_, i) => ({ id: `e${i}`, t: new Date(T0 + i * 1000).toISOString(), v: i }));
+    const late = [{ id: 'late1', t: new Date(T0 + 1000).toISOString(), v: 1 }, { id: 'late2', t: new Date(T0 + 2000).toISOString(), v: 2 }];
+    await produceJson(topic, [...events, ...late]);
+
+    const cfg = runConfig({
+      brokers: brokers().join(','), queries: [queries], db: join(dir, 'db.duckdb'), port: '0',
+      group: `g-${topic}`, dlqTopic: dlq, alertsTopic: `${dlq}-alerts`, checkpointInterval: '500ms', idleTimeout: '1h',
+    });
+    const service = await startService(cfg, pino({ level: 'silent' }));
+    try {
+      const query = async (sql: string) => {
+        const res = await fetch(`${service.url}/api/query`, { method: 'POST', body: JSON.stringify({ sql }) });
+        return (await res.json()) as { rows: unknown[][] };
+      };
+      await expect
+        .poll(async () => {
+          try {
+            return (await query('SELECT count(*) FROM events_s')).rows[0]?.[0];
+          } catch {
+            return undefined;
+          }
+        }, { timeout: 30_000, interval: 250 })
+        .toBe(32);
+      const letters = (await consumeAll(dlq, 2, 30_000)).map((m) => JSON.parse(String(m.value)) as { reason: string; offset: number });
+      expect(letters.map((l) => l.reason)).toEqual(['late', 'late']);
+      expect(letters.map((l) => l.offset)).toEqual([30, 31]);
+      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      expect(metrics).toMatch(/seismo_events_late_total\{view="c"\} 2/);
+      const stored = await query('SELECT n FROM view_c ORDER BY window_start');
+      expect(stored.rows.map((r) => Number(r[0]))).toEqual([10, 10]);
+    } finally {
+      await service.stop();
+    }
+  });
+});
