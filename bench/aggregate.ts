@@ -13,20 +13,11 @@ import {
   type Aggregator,
 } from '../src/window/aggregate.js';
 import type { Value } from '../src/types.js';
+import { prng } from '../src/prng.js';
 
 const N = 4_000_000;
 const GROUPS = 1024;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(1);
 /** Latency-like doubles: lognormal around 20 ms. */

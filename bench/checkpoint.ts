@@ -6,10 +6,11 @@
  * - baseline: JSON.stringify of 1M small objects one by one, measured in the same run;
  * - before: engine.snapshot(), the synchronous serialisation a checkpoint did until now (the
  *   whole of it was a pause of the hot path);
- * - after: the checkpoint as app.ts runs it: the cut (synchronous), then slices of serialisation
- *   (adapted to ~10 ms each) with setImmediate between them, while batches of 5,000 events touch
- *   random groups meanwhile (so the write barrier works); pause_ms is the longest synchronous
- *   stretch of checkpoint work, i.e. the longest the hot path waits;
+ * - after: the checkpoint as app.ts runs it (src/checkpoint-slices.ts): the cut (synchronous), then
+ *   slices of ~10 ms of serialisation with the event loop free between them, while batches of
+ *   5,000 events touch random groups meanwhile (so the write barrier works); pause_ms is the
+ *   longest synchronous stretch of checkpoint work, i.e. the longest the hot path waits, and the
+ *   batch times show what the barrier adds to the batches themselves;
  * - commit: store.commitCheckpoint of that state into a temporary DuckDB file, and the longest
  *   event-loop stall during it (measured with a setImmediate ticker).
  *
@@ -25,6 +26,7 @@ import { Engine } from '../src/engine/engine.js';
 import type { EngineSink } from '../src/engine/sink.js';
 import { Deduper } from '../src/ingest/dedupe.js';
 import { openStore } from '../src/sinks/store.js';
+import { checkpointPieces, runInSlices } from '../src/checkpoint-slices.js';
 
 const GROUPS = Number(process.env.BENCH_GROUPS ?? 1_000_000);
 const BATCH = 5_000;
@@ -97,28 +99,24 @@ async function main(): Promise<void> {
 
   // After: the cut, then slices with batches in between, as app.ts does.
   const started = performance.now();
-  const meta = { dedupe: dedupe.toJSON() };
+  const meta = { positions: [], dedupe: [['m', dedupe.toJSON()] as const], watermarks: [] };
   const snap = engine.beginSnapshot();
   const cutMs = ms(started);
-  let pause = cutMs;
-  let slices = 0;
-  let batchDuring = 0;
-  let sliceGroups = 5_000;
+  const during: number[] = [];
+  let feeding = true;
+  const feeder = () => {
+    if (!feeding) return;
+    during.push(batch());
+    setImmediate(feeder);
+  };
+  setImmediate(feeder);
   const pieces: string[] = [];
-  for (let done = false; !done; ) {
-    await yieldToLoop();
-    batchDuring = Math.max(batchDuring, batch());
-    const s = performance.now();
-    if (pieces.length === 0) pieces.push(JSON.stringify(meta));
-    done = snap.step(sliceGroups);
-    const took = performance.now() - s;
-    pause = Math.max(pause, took);
-    slices++;
-    sliceGroups = Math.min(1_000_000, Math.max(500, Math.round((sliceGroups * SLICE_MS) / Math.max(took, 0.5))));
-  }
-  for (const chunk of snap.chunks()) pieces.push('\n', ...chunk);
+  const { longestMs, slices } = await runInSlices(checkpointPieces(meta, snap, pieces), SLICE_MS, () => performance.now());
+  feeding = false;
   const serialiseMs = ms(started);
+  const pause = Math.max(cutMs, longestMs);
   const stateChars = pieces.reduce((n, p) => n + p.length, 0);
+  during.sort((a, b) => a - b);
 
   // Commit into a real DuckDB file, watching the event loop meanwhile.
   const dir = mkdtempSync(join(tmpdir(), 'seismo-bench-cp-'));
@@ -154,7 +152,9 @@ async function main(): Promise<void> {
     pause_ms: round(pause),
     slices,
     batch_ms_quiet: round(batchQuiet),
-    batch_ms_during: round(batchDuring),
+    batches_during: during.length,
+    batch_ms_during_median: round(during[Math.floor(during.length / 2)] ?? 0),
+    batch_ms_during_max: round(during[during.length - 1] ?? 0),
     commit_ms: commitMs,
     commit_stall_ms: round(stall),
   };

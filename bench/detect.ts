@@ -4,18 +4,8 @@
  * Target: ANOMALY_SCORE >= 300,000 rows/s.
  */
 import { detectorFactory, type Detector, type DetectorFactory } from '../src/detect/index.js';
+import { prng } from '../src/prng.js';
 
-/** mulberry32: a small seeded PRNG so every run sees the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A daily pattern plus noise, a slow drift and a rare spike: one row a minute. */
 function series(rows: number): { values: Float64Array; times: Float64Array } {

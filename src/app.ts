@@ -27,6 +27,7 @@ import { viewColumnSpecs } from './view-schema.js';
 import type { StreamPlan } from './plan.js';
 import type { Row } from './types.js';
 import type { AlertPayload } from './alerts/payload.js';
+import { checkpointPieces, runInSlices } from './checkpoint-slices.js';
 import { asAlertLike } from './live-sink.js';
 
 export type Logger = pino.Logger;
@@ -209,8 +210,6 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
     for (const [stream, list] of events) retained.set(stream, [...list, ...(retained.get(stream) ?? [])]);
   };
 
-  /** Groups serialised per slice of a checkpoint, adapted so that a slice takes about SLICE_MS. */
-  let sliceGroups = 5_000;
   let checkpointCount = 0;
   let checkpointing: Promise<void> | null = null;
   /**
@@ -242,16 +241,8 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
       sendOutbox();
       const pieces: string[] = [];
       try {
-        for (let done = false; !done; ) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          const t = performance.now();
-          if (pieces.length === 0) pieces.push(JSON.stringify(meta));
-          done = snap.step(sliceGroups);
-          const took = performance.now() - t;
-          if (took > pause) pause = took;
-          sliceGroups = Math.min(1_000_000, Math.max(500, Math.round((sliceGroups * SLICE_MS) / Math.max(took, 0.5))));
-        }
-        for (const chunk of snap.chunks()) pieces.push('\n', ...chunk);
+        const { longestMs } = await runInSlices(checkpointPieces(meta, snap, pieces), SLICE_MS, () => performance.now());
+        if (longestMs > pause) pause = longestMs;
       } catch (err) {
         snap.abort();
         requeue(viewRows, alerts, events);

@@ -11,7 +11,8 @@ import { deleteTopics, ensureTopics } from '../ingest/kafka-source.js';
 import { runConfig } from '../config.js';
 import { startService } from '../app.js';
 import { describeError, retry } from '../errors.js';
-import { prng, tick, INCIDENTS } from './traffic.js';
+import { tick, INCIDENTS } from './traffic.js';
+import { prng } from '../prng.js';
 
 const PER_SECOND = Number(process.env.SEISMO_DEMO_RATE ?? 20);
 const BACKFILL_MS = 20 * 60_000;

@@ -24,17 +24,6 @@ export function incidentAt(service: string, sinceStart: number): IncidentKind | 
   return null;
 }
 
-/** A small deterministic PRNG (mulberry32), so the demo is repeatable. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BASE_MS: Record<string, number> = { checkout: 80, payments: 120, search: 45, catalog: 30, auth: 20 };
 

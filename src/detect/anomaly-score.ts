@@ -13,10 +13,14 @@
  *    noisy does not alarm all the time, while a sustained change in behaviour does.
  * 3. Instantaneous extremity (peaks over threshold): the tail probability of z under a Pareto
  *    tail fitted to this series' own largest 10% of z (Hill estimator) catches single spikes that
- *    the averaging in (2) would dilute, without alarming on a bursty series' routine bursts.
+ *    the averaging in (2) would dilute. A decayed histogram of those largest z (log-spaced bins)
+ *    corrects the fitted tail where the series' own record says a spike this large is routine
+ *    (a daily cron spike, a bursty disk): the larger of the two probabilities wins, so only a
+ *    spike larger than what recurs is rare.
  * 4. Onset suppression (as in CAD OSE): after the output reaches REST_LEVEL the detector stays
  *    silent for REST rows, because an alert at the onset is what matters and every repeat is noise.
- * Both outputs are log-scaled tail probabilities: 0.5 means a 1-in-100,000 event, 1 a 1-in-10^10.
+ * Both outputs are log-scaled tail probabilities: 0.3 (the alert level) means a 1-in-1,000 event,
+ * 0.5 a 1-in-100,000 event, 1 a 1-in-10^10.
  */
 import { ArgReader, numArray, type ConstArg } from './args.js';
 import type { Detector, DetectorFactory } from './types.js';
@@ -44,11 +48,27 @@ export interface AnomalyParams {
   readonly longHalflife: number;
   /** Floor of the long-term deviation of the raw average (keeps a quiet series from alarming on noise). */
   readonly minSigma: number;
+  /** Rows before stage 2 scores (0 until then): its long-term mean and deviation must settle first. */
+  readonly likWarmup: number;
   /** Peaks over threshold: half-life of the tail index ξ, its floor, and the log-step of the 90th-percentile tracker. */
   readonly tailHalflife: number;
   readonly minXi: number;
   readonly quantileStep: number;
   readonly tailFraction: number;
+  /** Rows before stage 3 scores (its 90th percentile needs a few hundred rows to settle). */
+  readonly tailWarmup: number;
+  /**
+   * Empirical tail of stage 3: bins of ln z (width histBinWidth, from z = 1; the last bin is open),
+   * their half-life counted in exceedances of the 90th percentile, the bins below z's own bin that
+   * still count as "this large", the weight of the empirical probability, and the least decayed
+   * count it is divided by (so the first exceedances do not look routine).
+   */
+  readonly histBins: number;
+  readonly histBinWidth: number;
+  readonly histHalflife: number;
+  readonly histSlack: number;
+  readonly histWeight: number;
+  readonly histMinCount: number;
   /** Rows of silence after the output reaches restLevel. */
   readonly rest: number;
   readonly restLevel: number;
@@ -57,26 +77,33 @@ export interface AnomalyParams {
 /** The one parameter set ANOMALY_SCORE uses. */
 export const ANOMALY_PARAMS: AnomalyParams = {
   warmup: 30,
-  slowHalflife: 300,
+  slowHalflife: 1500,
   fastHalflife: 3,
-  errHalflife: 300,
+  errHalflife: 2500,
   seasonBuckets: 24,
   seasonHalflife: 5,
   seasonMin: 3,
-  clip: 4,
-  zScale: 3,
+  clip: 5,
+  zScale: 6,
   rangeTol: 0.1,
-  shortHalflife: 5,
-  longHalflife: 1000,
-  minSigma: 0.05,
+  shortHalflife: 10,
+  longHalflife: 2000,
+  minSigma: 0.03,
+  likWarmup: 150,
   tailHalflife: 1000,
-  minXi: 0.3,
+  minXi: 0.4,
   quantileStep: 0.03,
   tailFraction: 0.1,
-  rest: 200,
-  restLevel: 0.4,
-  peakHalflife: 0, peakMargin: 1.1, peakDamp: 0.5, empBins: 0, empDelta: 0.35, empHalflife: 500, empSlack: 0, empMinTot: 20, empWeight: 1, likBins: 0, likSlack: 0, likWeight: 1, likMinTot: 100, likHalflife: 3000,
-} as AnomalyParams;
+  tailWarmup: 150,
+  histBins: 20,
+  histBinWidth: 0.4,
+  histHalflife: 2000,
+  histSlack: 1,
+  histWeight: 2,
+  histMinCount: 20,
+  rest: 150,
+  restLevel: 0.3,
+};
 
 /** Tail probabilities below 1e-10 all score 1. */
 const LOG_EPS = Math.log(1e-10);
@@ -109,7 +136,7 @@ function weight(halflife: number): number {
 
 /** Names of the scalar state, in checkpoint order. */
 const SCALARS = [
-  'n', 'mean', 'var', 'fast', 'lo', 'hi', 'short', 'lMean', 'lVar', 'lN', 'logQ', 'xi', 'tailN', 'sinceRest', 'peakZ', 'histTot', 'hist2Tot',
+  'n', 'mean', 'var', 'fast', 'lo', 'hi', 'short', 'lMean', 'lVar', 'lN', 'logQ', 'xi', 'tailN', 'sinceRest', 'histN',
 ] as const;
 type Scalar = (typeof SCALARS)[number];
 
@@ -122,24 +149,27 @@ interface Weights {
   readonly short: number;
   readonly long: number;
   readonly tail: number;
+  /** Per-exceedance decay factor of the tail histogram. */
+  readonly histDecay: number;
 }
 
 /**
- * One group's ANOMALY_SCORE state: 14 scalars, 3 error averages with counts and
- * 2 × seasonBuckets season numbers (68 numbers, about 0.8 KB with typed arrays, with the default 24 buckets).
+ * One group's ANOMALY_SCORE state: 15 scalars, 3 error averages with counts,
+ * 2 × seasonBuckets season numbers and histBins tail counts (89 numbers with the defaults: 712 bytes
+ * of numbers, about 1 KB of heap with the typed arrays' headers).
  */
 export class AnomalyScore implements Detector {
   private readonly s: Record<Scalar, number> = {
-    n: 0, mean: 0, var: 0, fast: 0, lo: 0, hi: 0, short: 0, lMean: 0, lVar: 0, lN: 0, logQ: 0, xi: 0, tailN: 0, peakZ: 0, histTot: 0, hist2Tot: 0,
+    n: 0, mean: 0, var: 0, fast: 0, lo: 0, hi: 0, short: 0, lMean: 0, lVar: 0, lN: 0, logQ: 0, xi: 0, tailN: 0, histN: 0,
     sinceRest: Number.MAX_SAFE_INTEGER,
   };
   private readonly err = new Float64Array(PREDICTORS);
   private readonly errN = new Float64Array(PREDICTORS);
   private readonly seasonMean: Float64Array;
   private readonly seasonN: Float64Array;
+  /** Decayed counts of exceedances per ln z bin (stage 3's empirical tail). */
+  private readonly hist: Float64Array;
   private readonly res = new Float64Array(PREDICTORS);
-  private readonly hist = new Float64Array(32);
-  private readonly hist2 = new Float64Array(64);
   private readonly w: Weights;
 
   constructor(private readonly p: AnomalyParams = ANOMALY_PARAMS) {
@@ -151,7 +181,9 @@ export class AnomalyScore implements Detector {
       short: weight(p.shortHalflife),
       long: weight(p.longHalflife),
       tail: weight(p.tailHalflife),
+      histDecay: Math.pow(2, -1 / p.histHalflife),
     };
+    this.hist = new Float64Array(p.histBins);
     this.seasonMean = new Float64Array(p.seasonBuckets);
     this.seasonN = new Float64Array(p.seasonBuckets);
   }
@@ -239,27 +271,10 @@ export class AnomalyScore implements Detector {
     const { p, s, w } = this;
     s.short += w.short * (raw - s.short);
     let out: number | null = null;
-    if (s.n > p.warmup) {
+    if (s.n > p.warmup) out = 0;
+    if (s.n > p.likWarmup) {
       const lsd = Math.max(Math.sqrt(s.lVar), p.minSigma);
-      let pl = normalTail((s.short - s.lMean) / lsd);
-      const X = this.p as any;
-      if (X.likBins > 0) {
-        const b = Math.min(X.likBins - 1, Math.floor(s.short * X.likBins));
-        let c = 0;
-        for (let k = Math.max(0, b - X.likSlack); k < X.likBins; k++) c += this.hist2[k]!;
-        pl = Math.max(pl, X.likWeight * c / Math.max(s.hist2Tot, X.likMinTot));
-      }
-      out = logScore(pl);
-    }
-    {
-      const X = this.p as any;
-      if (X.likBins > 0) {
-        const b = Math.min(X.likBins - 1, Math.floor(s.short * X.likBins));
-        const dk = Math.pow(2, -1 / X.likHalflife);
-        for (let k = 0; k < X.likBins; k++) this.hist2[k]! *= dk;
-        this.hist2[b]! += 1;
-        s.hist2Tot = s.hist2Tot * dk + 1;
-      }
+      out = logScore(normalTail((s.short - s.lMean) / lsd));
     }
     const al = Math.max(w.long, 1 / (s.lN + 1));
     s.lN++;
@@ -274,37 +289,44 @@ export class AnomalyScore implements Detector {
     // fat one, so its routine bursts are not.
     const q = Math.exp(s.logQ);
     const xi = Math.max(s.xi, p.minXi);
-    (this as any).dbgLik = out ?? 0; (this as any).dbgPot = 0;
-    const X = this.p as any;
-    if (out !== null && s.tailN > p.warmup && z > q) {
-      let pot = logScore(p.tailFraction * Math.pow(z / q, -1 / xi));
-      if (X.peakHalflife > 0 && z < X.peakMargin * s.peakZ) pot *= X.peakDamp;
-      if (X.empBins > 0) {
-        const b = Math.max(0, Math.min(X.empBins - 1, Math.floor(Math.log(z) / X.empDelta)));
-        let c = 0;
-        for (let k = Math.max(0, b - X.empSlack); k < X.empBins; k++) c += this.hist[k]!;
-        const pEmp = (p.tailFraction * c) / Math.max(s.histTot, X.empMinTot);
-        const pPar = p.tailFraction * Math.pow(z / q, -1 / xi);
-        pot = logScore(Math.max(pPar, X.empWeight * pEmp));
-      }
-      (this as any).dbgPot = pot; out = Math.max(out, pot);
+    const exceeds = z > q;
+    const bin = exceeds ? this.histBin(z) : 0;
+    if (out !== null && s.tailN > p.tailWarmup && exceeds) {
+      const pareto = p.tailFraction * Math.pow(z / q, -1 / xi);
+      out = Math.max(out, logScore(Math.max(pareto, p.histWeight * this.empiricalTail(bin))));
     }
-    if (X.empBins > 0 && s.tailN > 1 && z > q) {
-      const b = Math.max(0, Math.min(X.empBins - 1, Math.floor(Math.log(z) / X.empDelta)));
-      const dk = Math.pow(2, -1 / X.empHalflife);
-      for (let k = 0; k < X.empBins; k++) this.hist[k]! *= dk;
-      this.hist[b]! += 1;
-      s.histTot = s.histTot * dk + 1;
-    }
-    if (X.peakHalflife > 0) {
-      const dk = Math.pow(2, -1 / X.peakHalflife);
-      s.peakZ = Math.max(q + (s.peakZ - q) * dk, z);
-    }
+    if (exceeds && s.tailN > 0) this.learnTail(bin);
     s.tailN++;
     if (s.tailN === 1) s.logQ = Math.log(Math.max(z, 1e-3));
     else s.logQ += p.quantileStep * ((z > q ? 1 : 0) - p.tailFraction);
     if (z > q) s.xi += w.tail * (Math.min(Math.log(z / q), 10 * xi) - s.xi);
     return out;
+  }
+
+  /** The histogram bin of an exceedance z: ln z in steps of histBinWidth from z = 1, the last bin open. */
+  private histBin(z: number): number {
+    const b = Math.floor(Math.log(z) / this.p.histBinWidth);
+    return b < 0 ? 0 : b >= this.p.histBins ? this.p.histBins - 1 : b;
+  }
+
+  /**
+   * P(z at least this large) from the series' own record: the share of past exceedances in z's bin
+   * (less histSlack) or above, times the exceedance rate. A spike that recurs daily has a large
+   * share however far it is from the fitted Pareto tail; a new record has none.
+   */
+  private empiricalTail(bin: number): number {
+    const { p, hist } = this;
+    let c = 0;
+    for (let k = Math.max(0, bin - p.histSlack); k < p.histBins; k++) c += hist[k]!;
+    return (p.tailFraction * c) / Math.max(this.s.histN, p.histMinCount);
+  }
+
+  /** Counts an exceedance in its bin; older counts decay by half every histHalflife exceedances. */
+  private learnTail(bin: number): void {
+    const { hist, w } = this;
+    for (let k = 0; k < hist.length; k++) hist[k]! *= w.histDecay;
+    hist[bin]! += 1;
+    this.s.histN = this.s.histN * w.histDecay + 1;
   }
 
   toJSON(): unknown {
@@ -314,6 +336,7 @@ export class AnomalyScore implements Detector {
       errN: Array.from(this.errN),
       seasonMean: Array.from(this.seasonMean),
       seasonN: Array.from(this.seasonN),
+      hist: Array.from(this.hist),
     };
   }
 
@@ -326,6 +349,7 @@ export class AnomalyScore implements Detector {
     d.errN.set(numArray(json, 'errN', PREDICTORS));
     d.seasonMean.set(numArray(json, 'seasonMean', p.seasonBuckets));
     d.seasonN.set(numArray(json, 'seasonN', p.seasonBuckets));
+    d.hist.set(numArray(json, 'hist', p.histBins));
     return d;
   }
 }

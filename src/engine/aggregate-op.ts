@@ -563,6 +563,7 @@ export class AggregateOp implements QueryOp {
       for (const [p, st] of g.panes ?? []) group.panes.set(p, de(st));
       this.openPanes += group.panes.size;
       this.groups.set(g.k, group);
+      if (g.sessions?.length) group.sessions = []; // not the shared NO_SESSIONS
       for (const ss of g.sessions ?? []) {
         const session: Session = { start: ss.start, end: ss.end, states: de(ss.states), shown: ss.shown, closed: false };
         group.sessions.push(session);

@@ -1,14 +1,4 @@
-/** mulberry32: a seeded PRNG so property tests are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../../src/prng.js';
 
 /** Standard normal draws (Box–Muller) from a uniform PRNG. */
 export function gaussian(rnd: () => number): () => number {

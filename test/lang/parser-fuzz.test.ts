@@ -2,18 +2,8 @@ import { readFileSync } from 'node:fs';
 import { expect, test } from 'vitest';
 import { SqlSyntaxError } from '../../src/lang/diagnostic.js';
 import { parse } from '../../src/lang/parser.js';
+import { prng } from '../../src/prng.js';
 
-/** mulberry32: a small seeded PRNG, so every run feeds the same inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const SEEDS = [fixture('spec-example.sql'), fixture('spec-fragments.sql')];

@@ -9,18 +9,8 @@ import {
 import { DISTINCT_EXACT_LIMIT, HLL_STANDARD_ERROR } from '../../src/window/distinct-sketch.js';
 import { PERCENTILE_BIN_LIMIT, PERCENTILE_EXACT_LIMIT } from '../../src/window/quantile-sketch.js';
 import type { Value } from '../../src/types.js';
+import { prng } from '../../src/prng.js';
 
-/** mulberry32: a small seeded PRNG so every "random" case is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function aggregate(agg: Aggregator, values: readonly Value[], firstSeq = 0): unknown {
   const s = agg.init();

@@ -1,0 +1,72 @@
+/**
+ * A checkpoint's text, produced in small steps so the hot path never waits long for it: the
+ * service runs steps for at most a few milliseconds, then lets batches through, then goes on
+ * (docs/storage.md, "Checkpoints and recovery"). Used by app.ts and bench/checkpoint.ts.
+ *
+ * The text is what restore reads: the meta JSON (positions, dedupe and watermark state), then
+ * per engine chunk a newline and the chunk. Nothing here may change state: the meta object holds
+ * copies taken at the cut, and the engine snapshot serialises groups as they were at the cut.
+ */
+import type { EngineSnapshot } from './engine/engine.js';
+
+/** Ids (or event times) of a deduper serialised per step. */
+const ARRAY_SLICE = 50_000;
+/** Groups serialised per step. */
+const GROUP_SLICE = 1_000;
+
+/** Meta state as taken at the cut: arrays in `dedupe` entries are serialised in slices. */
+export interface CheckpointMeta {
+  readonly positions: readonly unknown[];
+  readonly dedupe: readonly (readonly [string, { readonly ids: readonly string[]; readonly ts: readonly number[] }])[];
+  readonly watermarks: readonly unknown[];
+}
+
+/**
+ * Appends the checkpoint text to `out` in pieces, yielding after each bounded unit of work; the
+ * concatenation of `out` is `JSON.stringify(meta)` (same values) + `\n` + the engine's chunks
+ * joined by `\n`.
+ */
+export function* checkpointPieces(meta: CheckpointMeta, snap: EngineSnapshot, out: string[]): Generator<void> {
+  out.push(`{"positions":${JSON.stringify(meta.positions)},"watermarks":${JSON.stringify(meta.watermarks)},"dedupe":[`);
+  for (let i = 0; i < meta.dedupe.length; i++) {
+    const [name, state] = meta.dedupe[i]!;
+    const { ids, ts, ...rest } = state;
+    out.push(`${i > 0 ? ',' : ''}[${JSON.stringify(name)},${JSON.stringify(rest).slice(0, -1)}${Object.keys(rest).length > 0 ? ',' : ''}`);
+    yield* arrayPieces('ids', ids, out);
+    out.push(',');
+    yield* arrayPieces('ts', ts, out);
+    out.push('}]');
+  }
+  out.push(']}');
+  yield;
+  while (!snap.step(GROUP_SLICE)) yield;
+  for (const chunk of snap.chunks()) out.push('\n', ...chunk);
+}
+
+function* arrayPieces(field: string, values: readonly unknown[], out: string[]): Generator<void> {
+  out.push(`"${field}":[`);
+  for (let at = 0; at < values.length; at += ARRAY_SLICE) {
+    out.push((at > 0 ? ',' : '') + JSON.stringify(values.slice(at, at + ARRAY_SLICE)).slice(1, -1));
+    yield;
+  }
+  out.push(']');
+}
+
+/**
+ * Runs `steps` to the end in slices of about `sliceMs` (each slice runs whole steps, so it may
+ * overrun by one step), letting the event loop run between slices. Returns the longest slice,
+ * i.e. the longest the hot path waited, and the number of slices.
+ */
+export async function runInSlices(steps: Iterator<void>, sliceMs: number, now: () => number): Promise<{ longestMs: number; slices: number }> {
+  let longestMs = 0;
+  let slices = 0;
+  for (let done = false; !done; ) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const started = now();
+    do done = steps.next().done === true;
+    while (!done && now() - started < sliceMs);
+    longestMs = Math.max(longestMs, now() - started);
+    slices++;
+  }
+  return { longestMs, slices };
+}
