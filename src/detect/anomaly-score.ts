@@ -8,7 +8,7 @@
  *    keeps an EW mean absolute error; the one with the smallest error is trusted, and
  *    z = |x − prediction| / error. A daily-periodic series is thus judged against its daily shape,
  *    a random walk against its last values, and a noisy stationary series against its level.
- * 2. Anomaly likelihood (as in Numenta's HTM detector): raw = 1 − e^(−z/3); its short-term
+ * 2. Anomaly likelihood (as in Numenta's HTM detector): raw = 1 − e^(−z/6); its short-term
  *    average is compared with that average's long-term distribution, so a series that is always
  *    noisy does not alarm all the time, while a sustained change in behaviour does.
  * 3. Instantaneous extremity (peaks over threshold): the tail probability of z under a Pareto
@@ -17,8 +17,10 @@
  *    corrects the fitted tail where the series' own record says a spike this large is routine
  *    (a daily cron spike, a bursty disk): the larger of the two probabilities wins, so only a
  *    spike larger than what recurs is rare.
- * 4. Onset suppression (as in CAD OSE): after the output reaches REST_LEVEL the detector stays
- *    silent for REST rows, because an alert at the onset is what matters and every repeat is noise.
+ * 4. Onset suppression (as in CAD OSE): after the output reaches restLevel the detector stays
+ *    silent for `rest` rows, because an alert at the onset is what matters and every repeat is noise.
+ * Stages 2 and 3 score only from row 150 on (0 before): their long-term statistics must settle
+ * first, or a young detector alarms on ordinary noise.
  * Both outputs are log-scaled tail probabilities: 0.3 (the alert level) means a 1-in-1,000 event,
  * 0.5 a 1-in-100,000 event, 1 a 1-in-10^10.
  */
@@ -153,6 +155,28 @@ interface Weights {
   readonly histDecay: number;
 }
 
+const WEIGHTS = new WeakMap<AnomalyParams, Weights>();
+const RESIDUALS = new Float64Array(PREDICTORS);
+
+/** The per-row weights of a parameter set, computed once per set. */
+function weightsOf(p: AnomalyParams): Weights {
+  let w = WEIGHTS.get(p);
+  if (w === undefined) {
+    w = {
+      slow: weight(p.slowHalflife),
+      fast: weight(p.fastHalflife),
+      err: weight(p.errHalflife),
+      season: weight(p.seasonHalflife),
+      short: weight(p.shortHalflife),
+      long: weight(p.longHalflife),
+      tail: weight(p.tailHalflife),
+      histDecay: Math.pow(2, -1 / p.histHalflife),
+    };
+    WEIGHTS.set(p, w);
+  }
+  return w;
+}
+
 /**
  * One group's ANOMALY_SCORE state: 15 scalars, 3 error averages with counts,
  * 2 × seasonBuckets season numbers and histBins tail counts (89 numbers with the defaults: 712 bytes
@@ -169,20 +193,13 @@ export class AnomalyScore implements Detector {
   private readonly seasonN: Float64Array;
   /** Decayed counts of exceedances per ln z bin (stage 3's empirical tail). */
   private readonly hist: Float64Array;
-  private readonly res = new Float64Array(PREDICTORS);
+  /** Shared by every group with the same parameters (per-group memory matters at 100,000 groups). */
   private readonly w: Weights;
+  /** The predictors' residuals of the current row: scratch shared by all groups (update is synchronous). */
+  private readonly res = RESIDUALS;
 
   constructor(private readonly p: AnomalyParams = ANOMALY_PARAMS) {
-    this.w = {
-      slow: weight(p.slowHalflife),
-      fast: weight(p.fastHalflife),
-      err: weight(p.errHalflife),
-      season: weight(p.seasonHalflife),
-      short: weight(p.shortHalflife),
-      long: weight(p.longHalflife),
-      tail: weight(p.tailHalflife),
-      histDecay: Math.pow(2, -1 / p.histHalflife),
-    };
+    this.w = weightsOf(p);
     this.hist = new Float64Array(p.histBins);
     this.seasonMean = new Float64Array(p.seasonBuckets);
     this.seasonN = new Float64Array(p.seasonBuckets);
