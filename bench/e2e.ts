@@ -18,7 +18,9 @@
  * BENCH_LATENCY_SECONDS (30, 0 to skip), SEISMO_KAFKA_BROKERS (127.0.0.1:9092),
  * BENCH_CPU_PROF=DIR (run the seismo child with --cpu-prof into DIR), BENCH_KEEP_TOPICS=1 (keep the
  * topics), BENCH_TOPIC=T (reuse a kept topic of BENCH_EVENTS records instead of producing one),
- * BENCH_ONLY=seismo (skip the two baselines, for profiling iterations).
+ * BENCH_ONLY=seismo (skip the two baselines, for profiling iterations), BENCH_LATENCY_RATE=R (skip
+ * the throughput part, measure latency at R events/s), BENCH_FLUSH_INTERVAL (seismo's
+ * --flush-interval, default its own 100ms).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -267,6 +269,7 @@ async function startSeismo(dir: string, topic: string, alertsTopic: string, tag:
     ...nodeArgs, SEISMO_BIN, 'run', '--brokers', BROKERS.join(','), '--queries', qfile, '--db', join(dir, `${tag}.duckdb`),
     '--port', '0', '--group', uniqueName('bench-seismo'), '--alerts-topic', alertsTopic, '--dlq-topic', `${alertsTopic}-dlq`,
     '--log-level', 'warn', '--dashboards', join(dir, 'no-dashboards'),
+    ...(process.env.BENCH_FLUSH_INTERVAL ? ['--flush-interval', process.env.BENCH_FLUSH_INTERVAL] : []),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
@@ -436,7 +439,34 @@ async function measureLatency(dir: string, rate: number): Promise<LatencyResult>
 
 // ---- main --------------------------------------------------------------------------------------
 
+/** BENCH_LATENCY_RATE: the latency part alone, at a given rate. */
+async function latencyOnly(rate: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'seismo-e2e-'));
+  try {
+    const lat = await measureLatency(dir, rate);
+    const round = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x));
+    console.log(
+      JSON.stringify({
+        bench: 'e2e-latency',
+        flush_interval: process.env.BENCH_FLUSH_INTERVAL ?? '100ms',
+        latency_target_events_per_s: round(lat.rate),
+        latency_achieved_events_per_s: round(lat.achievedRate),
+        ws_latency_p50_ms: round(quantile(lat.ws, 0.5)),
+        ws_latency_p99_ms: round(quantile(lat.ws, 0.99)),
+        ws_latency_samples: lat.ws.length,
+        alert_latency_p50_ms: round(quantile(lat.alerts, 0.5)),
+        alert_latency_p99_ms: round(quantile(lat.alerts, 0.99)),
+        alert_latency_samples: lat.alerts.length,
+      }),
+    );
+  } finally {
+    await deleteTopics(outputTopics).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_LATENCY_RATE) return latencyOnly(Number(process.env.BENCH_LATENCY_RATE));
   const dir = mkdtempSync(join(tmpdir(), 'seismo-e2e-'));
   const reuse = process.env.BENCH_TOPIC;
   const topic = reuse ?? uniqueName('bench-e2e');

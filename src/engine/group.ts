@@ -65,11 +65,7 @@ export function initStates(plan: QueryPlan): unknown[] {
 
 /** Adds one input row (already in env.row) to a partial state array. */
 export function addToStates(plan: QueryPlan, states: unknown[], env: Env, seq: number): void {
-  const aggs = plan.aggregates;
-  for (let i = 0; i < aggs.length; i++) {
-    const a = aggs[i]!;
-    a.aggregator.add(states[i], a.arg ? a.arg(env) : true, seq);
-  }
+  plan.addRow(states, env, seq);
 }
 
 /** Merges partial states `from` into `into`. */

@@ -4,7 +4,7 @@
  * SELECT list and HAVING into slots the core fills per group.
  */
 import type { Expr, Select, Statement, WithOption } from './ast.js';
-import { compileExpr, exprKey, type Compiled } from './expr.js';
+import { compileExpr, exprKey, type Compiled, type Env } from './expr.js';
 import { makeWindowDef, type WindowDef } from '../window/assign.js';
 import { makeAggregator, type AggregateKind, type Aggregator } from '../window/aggregate.js';
 import { detectorFactory, type BaselineFunction, type DetectorFactory } from '../detect/index.js';
@@ -55,6 +55,11 @@ export interface QueryPlan {
   /** Output column name of each key (the select item that is that expression), or key_N. */
   readonly keyNames: readonly string[];
   readonly aggregates: readonly AggregateSlot[];
+  /**
+   * Adds one input row to a partial-state array. Each slot gets its own closure, so each
+   * `add` call site sees one aggregator class (a shared loop over mixed classes is megamorphic).
+   */
+  readonly addRow: (states: unknown[], env: Env, seq: number) => void;
   readonly baselines: readonly BaselineSlot[];
   readonly columns: readonly OutputColumn[];
   readonly having: Compiled | null;
@@ -268,6 +273,7 @@ function compileQuery(
     keys: keyExprs.map(rowExpr),
     keyNames,
     aggregates,
+    addRow: rowAdder(aggregates),
     baselines,
     columns,
     having,
@@ -278,6 +284,43 @@ function compileQuery(
     sourceKeyNames: upstream ? upstream.keyNames : [],
     columnTypes: columns.map((c) => resolved?.output.find((t) => t.name === c.name)?.type ?? 'VARCHAR'),
   };
+}
+
+function slotAdder(slot: AggregateSlot, i: number): (states: unknown[], env: Env, seq: number) => void {
+  const agg = slot.aggregator;
+  const arg = slot.arg;
+  return arg ? (states, env, seq) => agg.add(states[i], arg(env), seq) : (states, _env, seq) => agg.add(states[i], true, seq);
+}
+
+function rowAdder(slots: readonly AggregateSlot[]): (states: unknown[], env: Env, seq: number) => void {
+  const adders = slots.map(slotAdder);
+  switch (adders.length) {
+    case 0:
+      return () => {};
+    case 1: {
+      const [a] = adders as [typeof adders[0]];
+      return a!;
+    }
+    case 2: {
+      const [a, b] = adders;
+      return (st, env, seq) => {
+        a!(st, env, seq);
+        b!(st, env, seq);
+      };
+    }
+    case 3: {
+      const [a, b, c] = adders;
+      return (st, env, seq) => {
+        a!(st, env, seq);
+        b!(st, env, seq);
+        c!(st, env, seq);
+      };
+    }
+    default:
+      return (st, env, seq) => {
+        for (let i = 0; i < adders.length; i++) adders[i]!(st, env, seq);
+      };
+  }
 }
 
 function containsAggregate(e: Expr): boolean {
