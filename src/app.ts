@@ -15,7 +15,7 @@ import { makeDecoder, type Decoder } from './ingest/decode.js';
 import { Deduper, type DeduperState } from './ingest/dedupe.js';
 import { WatermarkTracker, type WatermarkState } from './ingest/watermark.js';
 import { deadLetterMessage } from './ingest/dead-letter.js';
-import { checkBrokers, createKafkaSource, type KafkaSource, type SourceBatch, type TopicPartitionOffset } from './ingest/kafka-source.js';
+import { checkBrokers, createKafkaSource, topicPartitions, type KafkaSource, type SourceBatch, type TopicPartitionOffset } from './ingest/kafka-source.js';
 import { createKafkaProducer, type KafkaProducer } from './ingest/kafka-producer.js';
 import { openStore, type RetainedEvent, type Store } from './sinks/store.js';
 import { createQueryEngine } from './api/query.js';
@@ -39,6 +39,11 @@ export interface Service {
   stop(): Promise<void>;
   /** Reloads the query files (all or nothing). */
   reload(): Promise<boolean>;
+  /**
+   * Resolves with a reason when the service cannot go on correctly (another process of the same
+   * group took some partitions: aggregates would be partial). The caller should stop it.
+   */
+  readonly fatal: Promise<SeismoError>;
 }
 
 interface StreamRuntime {
@@ -286,7 +291,29 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
   ready = true;
   log.info(`consuming ${[...topics.keys()].join(', ')} as group ${cfg.group}; dashboard at ${http.url}/`);
 
+  // One process owns every partition of its topics (state is per group key, not per partition):
+  // a second process in the same group would leave both with partial aggregates, so refuse.
+  let reportFatal: (e: SeismoError) => void = () => {};
+  const fatal = new Promise<SeismoError>((resolve) => (reportFatal = resolve));
+  const partitionCounts = await topicPartitions(conn, [...topics.keys()]).catch(() => new Map<string, number>());
+  let partialChecks = 0;
+  const checkOwnership = () => {
+    const partial = source.assignment().filter((a) => a.partitions.length < (partitionCounts.get(a.topic) ?? 0));
+    const missing = [...partitionCounts.keys()].filter((t) => !source.assignment().some((a) => a.topic === t));
+    partialChecks = partial.length + missing.length > 0 && source.status().state === 'connected' ? partialChecks + 1 : 0;
+    if (partialChecks === 3) {
+      const what = [...partial.map((a) => `${a.topic} (${a.partitions.length} of ${partitionCounts.get(a.topic)})`), ...missing.map((t) => `${t} (0)`)];
+      reportFatal(
+        new SeismoError(
+          'CONFIG',
+          `another process in consumer group ${cfg.group} owns partitions of ${what.join(', ')}; seismo does not repartition yet, so aggregates would be partial: run one process per group`,
+        ),
+      );
+    }
+  };
+
   const timers = [
+    setInterval(checkOwnership, 5000),
     setInterval(() => {
       engine.flush();
       sendOutbox();
@@ -355,7 +382,7 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
       await store.close().catch(() => undefined);
     })());
 
-  return { url: http.url, stop, reload };
+  return { url: http.url, stop, reload, fatal };
 }
 
 function buildStreams(program: ProgramPlan, cfg: RunConfig): Map<string, StreamRuntime> {

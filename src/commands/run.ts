@@ -40,6 +40,11 @@ export function registerRun(program: Command): void {
       if (cfg.localKafka) await startBroker({});
       const service = await startService(cfg, log);
       process.stderr.write(`seismo: dashboard at ${service.url}/\n`);
+      void service.fatal.then(async (err) => {
+        process.stderr.write(`seismo: ${err.message}\n`);
+        await service.stop().catch(() => undefined);
+        process.exit(1);
+      });
       await waitForSignals(service, cfg.watch ? cfg.queries : [], log);
     });
 }

@@ -159,6 +159,20 @@ export async function checkBrokers(opts: KafkaConnectionOptions, timeoutMs = 500
   }
 }
 
+/** Partition count of each topic that exists (missing topics are left out). */
+export async function topicPartitions(opts: KafkaConnectionOptions, topics: readonly string[]): Promise<Map<string, number>> {
+  const admin = createKafkaClient(opts).admin();
+  try {
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    const meta = present.length ? await admin.fetchTopicMetadata({ topics: present }) : { topics: [] };
+    return new Map(meta.topics.map((t) => [t.name, t.partitions.length] as const));
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 /** Deletes topics if they exist (the demo starts from empty topics on its local broker). */
 export async function deleteTopics(opts: KafkaConnectionOptions, topics: readonly string[]): Promise<void> {
   const admin = createKafkaClient(opts).admin();
