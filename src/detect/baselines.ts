@@ -16,7 +16,7 @@ class EwDetector implements Detector {
   constructor(
     private readonly params: EwParams,
     private readonly read: Reading,
-    private readonly s: Float64Array = new Float64Array(EW_STRIDE),
+    private readonly s: number[] = [0, 0, 0],
   ) {}
 
   update(x: number | null, _t: number): number | null {
@@ -56,7 +56,7 @@ export function ewFactory(
   const read = READINGS[fn];
   return {
     create: () => new EwDetector(params, read),
-    restore: (json) => new EwDetector(params, read, Float64Array.from(numArray(json, 'ew', EW_STRIDE))),
+    restore: (json) => new EwDetector(params, read, [...numArray(json, 'ew', EW_STRIDE)]),
   };
 }
 

@@ -9,8 +9,9 @@
  * the new level is inside the band and is absorbed; a short incident is not. The variance's own
  * clip is looser (5σ) so that a series that was flat (σ ≈ 0) learns its new spread quickly.
  *
- * State is three numbers, kept in a caller-owned Float64Array so that seasonal detectors can
- * pack one triple per season into one array.
+ * State is three numbers, kept in a caller-owned array so that seasonal detectors can pack one
+ * triple per season into one Float64Array; a single triple is a plain array (a typed array costs
+ * about 150 bytes more per group, and these run for hundreds of thousands of series).
  */
 
 /** Offsets of the triple [count, mean, variance] inside a state array. */
@@ -29,6 +30,9 @@ function clamp(d: number, bound: number): number {
 /** Clipping needs a variance estimate from at least this many rows, whatever the warm-up. */
 const MIN_CLIP_ROWS = 5;
 
+/** Where EW states live: a plain array for one triple, a Float64Array for many. */
+export type EwState = number[] | Float64Array;
+
 /** Numbers per EW state. */
 export const EW_STRIDE = 3;
 
@@ -43,12 +47,12 @@ export interface EwParams {
 }
 
 /** Row count of the EW state at offset o. */
-export function ewCount(s: Float64Array, o: number): number {
+export function ewCount(s: EwState, o: number): number {
   return s[o + N]!;
 }
 
 /** EW mean of the state at offset o. */
-export function ewMean(s: Float64Array, o: number): number {
+export function ewMean(s: EwState, o: number): number {
   return s[o + MEAN]!;
 }
 
@@ -56,7 +60,7 @@ export function ewMean(s: Float64Array, o: number): number {
  * EW standard deviation, floored so a perfectly flat history does not yield an infinite z for
  * the first change (the floor is 1e-6 of the level, so a z-score stays meaningful in relative terms).
  */
-export function ewStd(s: Float64Array, o: number): number {
+export function ewStd(s: EwState, o: number): number {
   return Math.max(Math.sqrt(s[o + VAR]!), 1e-6 * Math.abs(s[o + MEAN]!), 1e-12);
 }
 
@@ -64,7 +68,7 @@ export function ewStd(s: Float64Array, o: number): number {
  * Adds x to the EW state at offset o. During the first rows the weight is 1/n (a plain running
  * mean), so the estimate does not depend on the first row alone; afterwards it is alpha.
  */
-export function ewUpdate(s: Float64Array, o: number, x: number, p: EwParams): void {
+export function ewUpdate(s: EwState, o: number, x: number, p: EwParams): void {
   const n = s[o + N]! + 1;
   s[o + N] = n;
   if (n === 1) {

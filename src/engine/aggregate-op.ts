@@ -16,6 +16,11 @@ import {
 import type { EngineSink } from './sink.js';
 import {
   addToStates,
+  deletePane,
+  getPane,
+  paneCount,
+  paneEntries,
+  setPane,
   cloneStates,
   evalBaselines,
   initStates,
@@ -106,8 +111,8 @@ export class AggregateOp implements QueryOp {
     } else this.snap?.touch(group);
     const w = plan.window;
     if (!w) {
-      let states = group.panes.get(0);
-      if (!states) group.panes.set(0, (states = initStates(plan)));
+      let states = getPane(group, 0);
+      if (!states) setPane(group, 0, (states = initStates(plan)));
       addToStates(plan, states, env, this.opts.nextSeq());
       group.lastSeen = Math.max(group.lastSeen, ts);
       this.changed(group, 0, null);
@@ -117,8 +122,7 @@ export class AggregateOp implements QueryOp {
     if (w.type === 'SLIDING') {
       const p = paneStart(ts, w.paneMs);
       if (p + w.paneMs + w.graceMs <= this.watermark) return this.sink.late(plan, origin);
-      this.addToPane(group, p, ts);
-      this.indexPane(p, group, w);
+      if (this.addToPane(group, p, ts)) this.indexPane(p, group, w);
       this.changed(group, p, null);
       return;
     }
@@ -126,8 +130,7 @@ export class AggregateOp implements QueryOp {
     const newest = ts - (((ts % w.advanceMs) + w.advanceMs) % w.advanceMs);
     if (newest + w.sizeMs + w.graceMs <= this.watermark) return this.sink.late(plan, origin);
     const p = paneStart(ts, w.paneMs);
-    this.addToPane(group, p, ts);
-    this.indexPane(p, group, w);
+    if (this.addToPane(group, p, ts)) this.indexPane(p, group, w);
     if (this.wantsChanges()) {
       for (const s of windowStartsFor(ts, w)) if (s + w.sizeMs + w.graceMs > this.watermark) this.changed(group, s, null);
     }
@@ -140,22 +143,21 @@ export class AggregateOp implements QueryOp {
     return !this.opts.coalesce || this.opts.wantsChanges(plan.name);
   }
 
-  private addToPane(group: Group, p: number, ts: number): void {
-    let states = group.lastPane === p ? group.lastStates : group.panes.get(p);
+  /** Adds the event in env to the group's pane p; true when the pane is new (to be indexed). */
+  private addToPane(group: Group, p: number, ts: number): boolean {
+    let states = getPane(group, p);
+    const created = !states;
     if (!states) {
-      group.panes.set(p, (states = initStates(this.plan)));
+      setPane(group, p, (states = initStates(this.plan)));
       this.openPanes++;
     }
-    group.lastPane = p;
-    group.lastStates = states;
     addToStates(this.plan, states, this.env, this.opts.nextSeq());
     if (ts > group.lastSeen) group.lastSeen = ts;
+    return created;
   }
 
   /** Records that the group has data in pane p; a new pane schedules the closing of its windows. */
   private indexPane(p: number, group: Group, w: TimeWindowDef): void {
-    if (group.indexedPane === p) return;
-    group.indexedPane = p;
     let set = this.index.get(p);
     if (!set) {
       this.index.set(p, (set = new Set()));
@@ -196,9 +198,7 @@ export class AggregateOp implements QueryOp {
       this.index.delete(p);
       for (const g of groups) {
         this.snap?.touch(g);
-        if (g.panes.delete(p)) this.openPanes--;
-        if (g.lastPane === p) g.lastStates = null;
-        if (g.indexedPane === p) g.indexedPane = NaN;
+        if (deletePane(g, p)) this.openPanes--;
         this.maybeForget(g);
       }
     }
@@ -324,7 +324,7 @@ export class AggregateOp implements QueryOp {
     const w = plan.window;
     let states: unknown[] | undefined;
     let window: WindowBounds | null = null;
-    if (!w) states = group.panes.get(0);
+    if (!w) states = getPane(group, 0);
     else if (session) {
       states = session.states;
       window = { start: session.start, end: session.end };
@@ -353,10 +353,10 @@ export class AggregateOp implements QueryOp {
 
   /** Merges the panes of one time window; undefined when the group has none in it. */
   private windowStates(group: Group, bounds: WindowBounds, w: TimeWindowDef): unknown[] | undefined {
-    if (w.paneMs === w.sizeMs) return group.panes.get(bounds.start);
+    if (w.paneMs === w.sizeMs) return getPane(group, bounds.start);
     let acc: unknown[] | undefined;
     for (let p = Math.max(0, bounds.start); p < bounds.end; p += w.paneMs) {
-      const states = group.panes.get(p);
+      const states = getPane(group, p);
       if (!states) continue;
       if (!acc) acc = cloneStates(this.plan, states);
       else mergeStates(this.plan, acc, states);
@@ -472,7 +472,7 @@ export class AggregateOp implements QueryOp {
       }
     }
     for (const [k, g] of this.groups) {
-      if (g.lastSeen < limit - forget && g.panes.size === 0) {
+      if (g.lastSeen < limit - forget && paneCount(g) === 0) {
         this.snap?.touch(g);
         this.groups.delete(k);
       }
@@ -498,7 +498,7 @@ export class AggregateOp implements QueryOp {
       let start = 0;
       if (w) {
         start = -Infinity;
-        for (const p of group.panes.keys()) if (p > start) start = p;
+        for (const [p] of paneEntries(group)) if (p > start) start = p;
         if (w.type !== 'SLIDING') start = windowStartsFor(start, w).at(-1) ?? start;
       }
       const c = Number.isFinite(start) ? this.compute(group, start, null, false) : null;
@@ -520,7 +520,7 @@ export class AggregateOp implements QueryOp {
     const serialise = (g: Group) => {
       const o: Record<string, unknown> = { k: g.keyStr };
       if (!(g.keys.length === 1 && g.keys[0] === g.keyStr)) o.keys = g.keys;
-      if (g.panes.size > 0) o.panes = [...g.panes].map(([p, st]) => [p, ser(st)]);
+      if (paneCount(g) > 0) o.panes = paneEntries(g).map(([p, st]) => [p, ser(st)]);
       if (g.sessions.length > 0) o.sessions = g.sessions.map((s) => ({ start: s.start, end: s.end, states: ser(s.states), shown: s.shown }));
       if (g.shown && g.shown.size > 0) o.shown = [...g.shown];
       if (g.detectors) o.det = g.detectors.map((d) => d.toJSON());
@@ -560,8 +560,8 @@ export class AggregateOp implements QueryOp {
       group.shown = g.shown ? new Set(g.shown) : null;
       group.closedWithData = g.cw ? new Set(g.cw) : null;
       group.detectors = g.det ? g.det.map((d, i) => plan.baselines[i]!.factory.restore(d)) : null;
-      for (const [p, st] of g.panes ?? []) group.panes.set(p, de(st));
-      this.openPanes += group.panes.size;
+      for (const [p, st] of g.panes ?? []) setPane(group, p, de(st));
+      this.openPanes += paneCount(group);
       this.groups.set(g.k, group);
       if (g.sessions?.length) group.sessions = []; // not the shared NO_SESSIONS
       for (const ss of g.sessions ?? []) {
@@ -570,13 +570,13 @@ export class AggregateOp implements QueryOp {
         if (w?.type === 'SESSION') this.closing.push(ss.end + w.gapMs + w.graceMs, { group, session });
       }
       if (!w || w.type === 'SESSION') continue;
-      for (const p of group.panes.keys()) this.indexPane(p, group, w);
+      for (const [p] of paneEntries(group)) this.indexPane(p, group, w);
     }
   }
 
   private maybeForget(group: Group): void {
     if (this.plan.kind === 'alert') return; // alerts remember groups for absence
-    if (group.panes.size === 0 && group.sessions.length === 0 && !group.detectors) this.groups.delete(group.keyStr);
+    if (paneCount(group) === 0 && group.sessions.length === 0 && !group.detectors) this.groups.delete(group.keyStr);
   }
 }
 

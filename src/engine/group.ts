@@ -19,19 +19,20 @@ export interface Session {
 export interface Group {
   readonly keyStr: string;
   readonly keys: Value[];
-  /** paneStart (or 0 for an unwindowed aggregate) -> one partial state per aggregate slot */
-  readonly panes: Map<number, unknown[]>;
+  /**
+   * Panes: paneStart (or 0 for an unwindowed aggregate) -> one partial state per aggregate slot.
+   * Most groups hold one pane at a time, kept inline; a Map is allocated only for more (a Map
+   * per group cost ~180 bytes at a million groups). Use getPane/setPane/deletePane.
+   */
+  pane: number;
+  paneStates: unknown[] | null;
+  morePanes: Map<number, unknown[]> | null;
   sessions: Session[];
   /** Window starts with a shown row that passed HAVING (for retraction when it stops passing). */
   shown: Set<number> | null;
   detectors: Detector[] | null;
   /** Alerts only: closed window starts that had data, consumed by absence evaluation. */
   closedWithData: Set<number> | null;
-  /** The pane the group's last event went to and its states (most events hit the same pane). */
-  lastPane: number;
-  lastStates: unknown[] | null;
-  /** The last pane this group was recorded in the pane index for. */
-  indexedPane: number;
   /** Creation order: groups closing together are emitted in this order (also after a restore). */
   ordinal: number;
   /** Event time of the group's first and latest data (absence evaluation). */
@@ -56,7 +57,54 @@ export function keyString(keys: readonly Value[]): string {
 export const NO_SESSIONS: Session[] = Object.freeze([]) as unknown as Session[];
 
 export function newGroup(keyStr: string, keys: Value[], at: number, ordinal: number): Group {
-  return { keyStr, keys, panes: new Map(), sessions: NO_SESSIONS, shown: null, detectors: null, closedWithData: null, lastPane: NaN, lastStates: null, indexedPane: NaN, ordinal, firstSeen: at, lastSeen: at };
+  return {
+    keyStr, keys, pane: NaN, paneStates: null, morePanes: null, sessions: NO_SESSIONS, shown: null,
+    detectors: null, closedWithData: null, ordinal, firstSeen: at, lastSeen: at,
+  };
+}
+
+/** The partial states of pane p, if the group has data in it. */
+export function getPane(g: Group, p: number): unknown[] | undefined {
+  if (g.pane === p) return g.paneStates ?? undefined;
+  return g.morePanes?.get(p);
+}
+
+export function setPane(g: Group, p: number, states: unknown[]): void {
+  if (g.paneStates === null || g.pane === p) {
+    g.pane = p;
+    g.paneStates = states;
+  } else (g.morePanes ??= new Map()).set(p, states);
+}
+
+/** Removes pane p; true when it existed. */
+export function deletePane(g: Group, p: number): boolean {
+  const more = g.morePanes;
+  if (g.pane === p && g.paneStates !== null) {
+    const next = more?.entries().next();
+    if (more && next && !next.done) {
+      [g.pane, g.paneStates] = next.value;
+      more.delete(g.pane);
+      if (more.size === 0) g.morePanes = null;
+    } else {
+      g.pane = NaN;
+      g.paneStates = null;
+    }
+    return true;
+  }
+  if (!more || !more.delete(p)) return false;
+  if (more.size === 0) g.morePanes = null;
+  return true;
+}
+
+export function paneCount(g: Group): number {
+  return (g.paneStates === null ? 0 : 1) + (g.morePanes?.size ?? 0);
+}
+
+/** Every pane of the group (allocates: for snapshots and snapshots of rows, not the hot path). */
+export function paneEntries(g: Group): [number, unknown[]][] {
+  const out: [number, unknown[]][] = g.paneStates === null ? [] : [[g.pane, g.paneStates]];
+  if (g.morePanes) for (const e of g.morePanes) out.push(e);
+  return out;
 }
 
 export function initStates(plan: QueryPlan): unknown[] {

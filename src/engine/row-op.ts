@@ -16,9 +16,6 @@ interface RowGroup {
   /** The map key (the group's own, so a snapshot can serialise it from the value alone). */
   readonly key: string;
   detectors: Detector[] | null;
-  labels: Row;
-  lastAt: number;
-  matched: boolean;
 }
 
 export class RowOp implements QueryOp {
@@ -59,24 +56,25 @@ export class RowOp implements QueryOp {
       key = upstreamKey ?? '';
       for (const n of plan.sourceKeyNames) labels[n] = row[n] ?? null;
     }
-    let group = this.groups.get(key);
-    if (!group) {
-      this.groups.set(key, (group = { key, detectors: null, labels, lastAt: ts, matched: false }));
-      this.snap?.skip(group);
-    } else this.snap?.touch(group);
-    group.lastAt = Math.max(group.lastAt, ts);
-
     if (!passWhere) {
       // A row of the source view that fails WHERE is an evaluation that did not match.
-      this.alert?.evaluate(plan, group.labels, {}, false, ts, null);
+      this.alert?.evaluate(plan, labels, {}, false, ts, null);
       return;
     }
-    evalBaselines(plan, group, env, ts, true);
+    // Only baselines keep state per key: a query without them keeps nothing, whatever the keys.
+    if (plan.baselines.length > 0) {
+      let group = this.groups.get(key);
+      if (!group) {
+        this.groups.set(key, (group = { key, detectors: null }));
+        this.snap?.skip(group);
+      } else this.snap?.touch(group);
+      evalBaselines(plan, group, env, ts, true);
+    }
     const out = project(plan, env);
     const pass = !plan.having || plan.having(env) === true;
     if (plan.kind === 'alert') {
       const window = env.wstart !== null && env.wend !== null ? { start: env.wstart, end: env.wend } : null;
-      this.alert?.evaluate(plan, group.labels, out, pass, ts, window);
+      this.alert?.evaluate(plan, labels, out, pass, ts, window);
       return;
     }
     if (!pass) return;
@@ -104,18 +102,18 @@ export class RowOp implements QueryOp {
   beginSnapshot(barrier: boolean): OpSnapshot {
     if (barrier && this.snap) throw new Error(`query ${this.plan.name}: a snapshot is already in progress`);
     const serialise = (g: RowGroup) =>
-      JSON.stringify({ k: g.key, labels: g.labels, det: g.detectors ? g.detectors.map((d) => d.toJSON()) : null, at: g.lastAt });
+      JSON.stringify({ k: g.key, det: g.detectors ? g.detectors.map((d) => d.toJSON()) : null });
     const head = `{"watermark":${Number.isFinite(this.watermark) ? this.watermark : null},"groups":[`;
     const snap = new GroupSnapshot(this.groups, serialise, head, ']}');
     return opSnapshot(snap, barrier ? (x) => (this.snap = x) : null);
   }
 
   restore(json: unknown): void {
-    const s = json as { watermark: number | null; groups: { k: string; labels: Row; det: unknown[] | null; at: number }[] };
+    const s = json as { watermark: number | null; groups: { k: string; det: unknown[] | null }[] };
     this.watermark = s.watermark ?? -Infinity;
     for (const g of s.groups) {
       const detectors = g.det ? g.det.map((d, i) => this.plan.baselines[i]!.factory.restore(d)) : null;
-      this.groups.set(g.k, { key: g.k, detectors, labels: g.labels, lastAt: g.at, matched: false });
+      this.groups.set(g.k, { key: g.k, detectors });
     }
   }
 }
