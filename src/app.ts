@@ -316,6 +316,7 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
     setInterval(checkOwnership, 5000),
     setInterval(() => {
       engine.flush();
+      hub.flushPending();
       sendOutbox();
     }, cfg.flushIntervalMs),
     setInterval(() => {

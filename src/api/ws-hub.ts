@@ -122,6 +122,7 @@ export class WsHub {
   private readonly pingTimer: NodeJS.Timeout;
   private closed = false;
   private nextDelayMs: number;
+  private lastFlushAt = -Infinity;
 
   constructor(opts: WsHubOptions) {
     this.opts = opts;
@@ -292,8 +293,21 @@ export class WsHub {
   }
 
   /** Sends each view's coalesced changes; runs at most once per flushIntervalMs. */
+  /**
+   * Sends pending updates right away when the last flush is at least the current interval ago.
+   * The engine calls it after its own coalescing flush, so an update does not wait for two
+   * timers in a row; the duty-cycle limit below still holds.
+   */
+  flushPending(): void {
+    if (this.closed || this.dirty.size === 0) return;
+    if (performance.now() - this.lastFlushAt < this.nextDelayMs) return;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flush();
+  }
+
   private flush(): void {
     const started = performance.now();
+    this.lastFlushAt = started;
     this.flushTimer = undefined;
     try {
       this.flushOnce();
