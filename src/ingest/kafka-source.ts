@@ -83,7 +83,7 @@ export interface KafkaSourceOptions extends KafkaConnectionOptions {
   readonly onAssign?: (assigned: readonly { topic: string; partitions: readonly number[] }[]) => Promise<ReadonlyMap<string, string> | void>;
   /** Partitions processed concurrently (kafkajs partitionsConsumedConcurrently); default 1. */
   readonly concurrency?: number;
-  /** Records per onBatch call at most; between chunks the source heartbeats. Default 5000. */
+  /** Records per onBatch call at most; between chunks the source heartbeats and yields to timers. Default 2000. */
   readonly chunkSize?: number;
   readonly fetch?: FetchOptions;
   readonly sessionTimeoutMs?: number;
@@ -232,7 +232,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
   const brokers = parseBrokers(opts.brokers);
   if (opts.topics.length === 0) throw new SeismoError('CONFIG', 'no topics to consume');
   const concurrency = opts.concurrency ?? 1;
-  const chunkSize = opts.chunkSize ?? 5000;
+  const chunkSize = opts.chunkSize ?? 2000;
   const now = opts.now ?? Date.now;
   const log = opts.logger;
   const kafka = createKafkaClient({ ...opts, brokers });
@@ -327,6 +327,9 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
       resolveOffset(last.offset);
       metrics.consumerLag.set({ topic, partition: String(partition) }, Number(hw > next ? hw - next : 0n));
       await heartbeat();
+      // Let timers run between chunks (live flushes, checkpoints): promises alone never yield
+      // to the event loop, so a large fetch would otherwise hold it for its whole length.
+      if (start + chunkSize < msgs.length) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   };
 
