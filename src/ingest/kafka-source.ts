@@ -381,7 +381,10 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
       c.on(c.events.CRASH, (e) => {
         if (gen !== generation || stopping) return;
         const reason = describeConnectError(e.payload.error, 5000);
-        setState('disconnected', `kafka: disconnected from ${brokers.join(',')}: ${reason}; reconnecting`, reason);
+        // Before the first join this is a failed start (e.g. a fresh broker's coordinator still
+        // loading), not a lost connection: say so.
+        const what = everJoined ? 'disconnected from' : 'cannot connect to';
+        setState('disconnected', `kafka: ${what} ${brokers.join(',')}: ${reason}; ${everJoined ? 'reconnecting' : 'retrying'}`, reason);
         if (!joined) {
           joined = true;
           reject(new SeismoError('KAFKA', reason, { retriable: true, cause: e.payload.error }));
