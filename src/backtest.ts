@@ -20,7 +20,7 @@ import { keyString } from './engine/group.js';
 import type { AlertPayload } from './alerts/payload.js';
 import { parseTimestamp } from './ingest/timestamp.js';
 import { viewColumnSpecs } from './view-schema.js';
-import { quoteIdent } from './sinks/store-sql.js';
+import { parseMap, quoteIdent } from './sinks/store-sql.js';
 import type { Store } from './sinks/store.js';
 import { SeismoError, describeError } from './errors.js';
 import type { Row, Value } from './types.js';
@@ -158,15 +158,6 @@ function feedViewRows(engine: Engine, plan: QueryPlan, view: QueryPlan, rows: Ro
   }
 }
 
-function parseMap(text: string): Value {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
-    return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
-  } catch {
-    return null;
-  }
-}
 
 /** History read from a seismo DuckDB store (the service must not have the file open). */
 export async function storeHistory(store: Store): Promise<History & { close(): void }> {

@@ -122,7 +122,8 @@ export function valueFromDuckDB(value: DuckDBValue, type?: ColumnType): Value {
   return String(value);
 }
 
-function parseMap(text: string): Value {
+/** A MAP column stored as JSON text, back as a map of strings (NULL when it is not an object). */
+export function parseMap(text: string): Value {
   try {
     const parsed: unknown = JSON.parse(text);
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
