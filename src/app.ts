@@ -67,6 +67,7 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
   const loaded = loadProgram(cfg.queries);
   if (!loaded.ok) throw new SeismoError('QUERY_FILE', `${loaded.count} error(s) in the query files:\n${loaded.errors}`);
   let program = loaded.program;
+  for (const q of program.queries) if (q.kind === 'alert') metrics.ruleHealth.set({ rule: q.name }, 1);
   const conn = { brokers: cfg.brokers, ssl: cfg.ssl, sasl: cfg.sasl, clientId: 'seismo' };
   await checkBrokers(conn, 10_000);
   log.info(`loaded ${loaded.summary}`);
@@ -137,9 +138,13 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
     }
   };
 
+  /** Wall time the oldest event not yet pushed out was consumed (seismo_event_latency_seconds). */
+  let unflushedSince: number | null = null;
+
   const onBatch = async (batch: SourceBatch) => {
     const runtimes = topics.get(batch.topic) ?? [];
     const now = Date.now();
+    unflushedSince ??= now;
     // Counted per batch, not per event: a labelled prom-client inc() hashes its labels each call.
     const consumed = new Array<number>(runtimes.length).fill(0);
     // One origin per batch, updated per event: the engine reads it only synchronously (a late
@@ -318,6 +323,10 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
       engine.flush();
       hub.flushPending();
       sendOutbox();
+      if (unflushedSince !== null) {
+        metrics.eventLatency.observe((Date.now() - unflushedSince) / 1000);
+        unflushedSince = null;
+      }
     }, cfg.flushIntervalMs),
     setInterval(() => {
       const now = Date.now();

@@ -33,7 +33,7 @@ export const metrics = {
   wsClients: gauge('seismo_ws_clients', 'Connected WebSocket clients'),
   eventLatency: new client.Histogram({
     name: 'seismo_event_latency_seconds',
-    help: 'Wall time from an event being consumed to its output being emitted',
+    help: 'Wall time from consuming an event to pushing out what it changed (the oldest event of each flush)',
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   }),
