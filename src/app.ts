@@ -75,7 +75,9 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
   const store = await openStore(cfg.db, { log: (l) => log.warn(l) });
   await ensureViewTables(store, program);
   const producer = await createKafkaProducer({ ...conn, ensureTopics: outputTopics(cfg, program) });
-  const amSink = cfg.alertmanagerUrl ? createAlertmanagerSink({ url: cfg.alertmanagerUrl }) : null;
+  const amSink = cfg.alertmanagerUrl
+    ? createAlertmanagerSink({ url: cfg.alertmanagerUrl, onError: (err) => log.warn(`alertmanager: ${describeError(err)}`) })
+    : null;
 
   let ready = false;
   const hub: WsHub = new WsHub({
@@ -389,6 +391,7 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
       await http.close().catch(() => undefined);
       await producer.disconnect().catch(() => undefined);
       await queryEngine.close().catch(() => undefined);
+      await amSink?.close().catch(() => undefined);
       await store.close().catch(() => undefined);
     })());
 
