@@ -209,16 +209,13 @@ export class AggregateOp implements QueryOp {
   private addToSession(group: Group, w: SessionWindowDef, ts: number, origin: unknown): void {
     const plan = this.plan;
     const only = group.sessions.length === 1 ? group.sessions[0]! : null;
-    if (only && only.end >= ts - w.gapMs && only.start <= ts + w.gapMs && !(this.opts.coalesce === false && only.shown)) {
-      // The common case, an event extending the group's one session: update it in place. (In
-      // replay a shown session is replaced instead, so its old bounds are retracted first.)
+    if (only && this.opts.coalesce && only.end >= ts - w.gapMs && only.start <= ts + w.gapMs) {
+      // Live mode's common case, an event extending the group's one session: update it in place.
+      // (Replay replaces the session, so its old bounds are retracted first, as in ksqlDB.)
       if (Math.max(only.end, ts) < this.watermark - w.graceMs) return this.sink.late(plan, origin);
       const key = group.keyStr + '\u0000' + only.start;
       if (ts < only.start) this.dirty.delete(key);
-      if (only.shown && ts < only.start) {
-        this.sink.retract(plan, { start: only.start, end: only.end }, keyRow(plan, group.keys), group.keyStr);
-        only.shown = false;
-      }
+      if (ts < only.start) this.sink.retract(plan, { start: only.start, end: only.end }, keyRow(plan, group.keys), group.keyStr);
       addToStates(plan, only.states, this.env, this.opts.nextSeq());
       if (ts < only.start) only.start = ts;
       if (ts > only.end) only.end = ts;
@@ -245,10 +242,11 @@ export class AggregateOp implements QueryOp {
       mergeStates(plan, states, s.states);
       s.closed = true; // absorbed: its heap entry is now stale
       this.dirty.delete(group.keyStr + '\u0000' + s.start);
-      if (s.shown) this.sink.retract(plan, { start: s.start, end: s.end }, keyRow(plan, group.keys), group.keyStr);
+      // Kafka Streams forwards a tombstone for every merged session; ksqlDB's output shows it.
+      if (this.wantsChanges()) this.sink.retract(plan, { start: s.start, end: s.end }, keyRow(plan, group.keys), group.keyStr);
     }
     addToStates(plan, states, this.env, this.opts.nextSeq());
-    const session: Session = { start, end, states, shown: false, closed: false };
+    const session: Session = { start, end, states, closed: false };
     kept.push(session);
     kept.sort((a, b) => a.start - b.start);
     group.sessions = kept;
@@ -285,29 +283,12 @@ export class AggregateOp implements QueryOp {
     if (!computed) return;
     const { window, row, pass } = computed;
     const plan = this.plan;
-    if (!plan.window) {
-      if (plan.kind === 'alert') return this.evaluateAlert(group, row, pass, group.lastSeen, null);
-      if (pass) this.sink.row(plan, null, row, group.keyStr, { visible: true, closed: true });
-      else this.retractIfShown(group, start, null);
-      if (pass) (group.shown ??= new Set()).add(start);
-      for (const d of this.downstream) if (pass) d.onRow(row, group.lastSeen, group.keyStr, null);
-      return;
-    }
-    if (session) {
-      if (pass) {
-        session.shown = true;
-        this.sink.row(plan, window, row, group.keyStr, { visible: true, closed: false });
-      }
-      return;
-    }
-    if (pass) {
-      (group.shown ??= new Set()).add(start);
-      this.sink.row(plan, window, row, group.keyStr, { visible: true, closed: false });
-    } else this.retractIfShown(group, start, window);
-  }
-
-  private retractIfShown(group: Group, start: number, window: WindowBounds | null): void {
-    if (group.shown?.delete(start)) this.sink.retract(this.plan, window, keyRow(this.plan, group.keys), group.keyStr);
+    if (!plan.window && plan.kind === 'alert') return this.evaluateAlert(group, row, pass, group.lastSeen, null);
+    // As ksqlDB's table filter: every update that fails HAVING is a retraction (a tombstone),
+    // whether or not a row of that group and window was shown before.
+    if (pass) this.sink.row(plan, window, row, group.keyStr, { visible: true, closed: !plan.window });
+    else this.sink.retract(plan, window, keyRow(plan, group.keys), group.keyStr);
+    if (!plan.window && pass) for (const d of this.downstream) d.onRow(row, group.lastSeen, group.keyStr, null);
   }
 
   /**
@@ -403,7 +384,6 @@ export class AggregateOp implements QueryOp {
       }
       const computed = this.compute(group, start, null, true);
       if (computed) this.emitClosed(group, computed.window, computed.row, computed.pass, start);
-      group.shown?.delete(start);
       if (group.closedWithData) group.closedWithData.add(start);
     }
     // Panes whose last window this was can no longer change anything: evict them.
@@ -521,8 +501,7 @@ export class AggregateOp implements QueryOp {
       const o: Record<string, unknown> = { k: g.keyStr };
       if (!(g.keys.length === 1 && g.keys[0] === g.keyStr)) o.keys = g.keys;
       if (paneCount(g) > 0) o.panes = paneEntries(g).map(([p, st]) => [p, ser(st)]);
-      if (g.sessions.length > 0) o.sessions = g.sessions.map((s) => ({ start: s.start, end: s.end, states: ser(s.states), shown: s.shown }));
-      if (g.shown && g.shown.size > 0) o.shown = [...g.shown];
+      if (g.sessions.length > 0) o.sessions = g.sessions.map((s) => ({ start: s.start, end: s.end, states: ser(s.states) }));
       if (g.detectors) o.det = g.detectors.map((d) => d.toJSON());
       if (g.closedWithData) o.cw = [...g.closedWithData];
       o.f = g.firstSeen;
@@ -543,8 +522,8 @@ export class AggregateOp implements QueryOp {
       absenceCursor: number | null;
       groups: {
         k: string; keys?: Value[]; panes?: [number, unknown[]][];
-        sessions?: { start: number; end: number; states: unknown[]; shown: boolean }[];
-        shown?: number[] | null; det?: unknown[] | null; cw?: number[] | null; f: number; l?: number; o?: number;
+        sessions?: { start: number; end: number; states: unknown[] }[];
+        det?: unknown[] | null; cw?: number[] | null; f: number; l?: number; o?: number;
       }[];
     };
     const de = (states: unknown[]) => plan.aggregates.map((a, i) => a.aggregator.fromJSON(states[i]));
@@ -557,7 +536,6 @@ export class AggregateOp implements QueryOp {
     for (const g of groups) {
       const group = newGroup(g.k, g.keys ?? [g.k], g.f, this.nextOrdinal++);
       group.lastSeen = g.l ?? g.f;
-      group.shown = g.shown ? new Set(g.shown) : null;
       group.closedWithData = g.cw ? new Set(g.cw) : null;
       group.detectors = g.det ? g.det.map((d, i) => plan.baselines[i]!.factory.restore(d)) : null;
       for (const [p, st] of g.panes ?? []) setPane(group, p, de(st));
@@ -565,7 +543,7 @@ export class AggregateOp implements QueryOp {
       this.groups.set(g.k, group);
       if (g.sessions?.length) group.sessions = []; // not the shared NO_SESSIONS
       for (const ss of g.sessions ?? []) {
-        const session: Session = { start: ss.start, end: ss.end, states: de(ss.states), shown: ss.shown, closed: false };
+        const session: Session = { start: ss.start, end: ss.end, states: de(ss.states), closed: false };
         group.sessions.push(session);
         if (w?.type === 'SESSION') this.closing.push(ss.end + w.gapMs + w.graceMs, { group, session });
       }

@@ -11,8 +11,6 @@ export interface Session {
   start: number;
   end: number;
   states: unknown[];
-  /** A visible row was emitted for it (so merging it away must retract it). */
-  shown: boolean;
   closed: boolean;
 }
 
@@ -28,8 +26,6 @@ export interface Group {
   paneStates: unknown[] | null;
   morePanes: Map<number, unknown[]> | null;
   sessions: Session[];
-  /** Window starts with a shown row that passed HAVING (for retraction when it stops passing). */
-  shown: Set<number> | null;
   detectors: Detector[] | null;
   /** Alerts only: closed window starts that had data, consumed by absence evaluation. */
   closedWithData: Set<number> | null;
@@ -58,7 +54,7 @@ export const NO_SESSIONS: Session[] = Object.freeze([]) as unknown as Session[];
 
 export function newGroup(keyStr: string, keys: Value[], at: number, ordinal: number): Group {
   return {
-    keyStr, keys, pane: NaN, paneStates: null, morePanes: null, sessions: NO_SESSIONS, shown: null,
+    keyStr, keys, pane: NaN, paneStates: null, morePanes: null, sessions: NO_SESSIONS,
     detectors: null, closedWithData: null, ordinal, firstSeen: at, lastSeen: at,
   };
 }

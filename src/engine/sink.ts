@@ -15,7 +15,7 @@ export interface RowFlags {
 
 export interface EngineSink {
   row(plan: QueryPlan, window: WindowBounds | null, row: Row, key: string, flags: RowFlags): void;
-  /** A previously shown row no longer holds (merged session, or HAVING stopped matching). */
+  /** A row no longer holds: a merged-away session, or an update that fails HAVING (ksqlDB emits a tombstone for each). */
   retract(plan: QueryPlan, window: WindowBounds | null, row: Row, key: string): void;
   alert(plan: QueryPlan, alert: AlertPayload): void;
   /** An event later than every window it belongs to; `origin` is what the caller passed in. */

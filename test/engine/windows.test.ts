@@ -193,3 +193,24 @@ describe('ksqlDB suppression (EMIT FINAL) cases', () => {
     expect(rows(out)).toEqual(['k1 0-2 1', 'k1 2-4 1']);
   });
 });
+
+describe('ksqlDB having.json', () => {
+  it('every windowed update that fails HAVING is a tombstone', () => {
+    const sql = `CREATE STREAM test (id BIGINT, name VARCHAR, value BIGINT) WITH (kafka_topic = 'test_topic');
+      CREATE VIEW t1 AS SELECT id, SUM(value) AS sum FROM test WINDOW TUMBLING (SIZE 30 SECONDS) GROUP BY id HAVING SUM(value) > 100;`;
+    const out = compact(run(sql, [
+      { id: 0, name: 'zero', value: 0, rowtime: 0 },
+      { id: 1, name: 'one', value: 100, rowtime: 0 },
+      { id: 1, name: 'one', value: 5, rowtime: 0 },
+    ]));
+    expect(out).toEqual(['retract t1 [0,30] {"id":0}', 'retract t1 [0,30] {"id":1}', 'row t1 [0,30] {"id":1,"sum":105}']);
+  });
+
+  it('an unwindowed table retracts a group that stops matching', () => {
+    const sql = `CREATE STREAM test (id BIGINT, name VARCHAR, value BIGINT) WITH (kafka_topic = 'test_topic');
+      CREATE VIEW avg AS SELECT id, SUM(value) / COUNT(id) AS avg FROM test GROUP BY id HAVING SUM(value) / COUNT(id) > 25;`;
+    const out = compact(run(sql, [50, 10, 15].map((value) => ({ id: 0, name: 'zero', value, rowtime: 0 })).concat(
+      [100, 10].map((value) => ({ id: 1, name: 'one', value, rowtime: 0 })))));
+    expect(out).toEqual(['row avg {"id":0,"avg":50}', 'row avg {"id":0,"avg":30}', 'retract avg {"id":0}', 'row avg {"id":1,"avg":100}', 'row avg {"id":1,"avg":55}']);
+  });
+});
