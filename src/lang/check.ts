@@ -163,8 +163,8 @@ class Checker {
       if (q.kind === 'view') {
         const columns = new Map(q.output.map((c) => [c.name, c.type]));
         if (q.readerWindowed) {
-          if (!columns.has('windowstart')) columns.set('windowstart', 'TIMESTAMP');
-          if (!columns.has('windowend')) columns.set('windowend', 'TIMESTAMP');
+          if (!columns.has('windowstart')) columns.set('windowstart', 'BIGINT');
+          if (!columns.has('windowend')) columns.set('windowend', 'BIGINT');
         }
         schemas.set(q.name, { kind: 'view', columns, groupKey: q.groupKey, windowed: q.readerWindowed });
       }
@@ -404,7 +404,8 @@ class Checker {
         } else if (!scope.sourceWindowed && scope.columns !== null) {
           this.report(file, e.pos, `${name} needs a WINDOW clause (or FROM a windowed view)`);
         }
-        return 'TIMESTAMP';
+        // Epoch milliseconds typed BIGINT, as in ksqlDB, so `COUNT(*) * WINDOWEND` works.
+        return 'BIGINT';
       }
       case 'mapAccess': {
         const target = this.checkExpr(e.target, scope, ctx);

@@ -712,6 +712,13 @@ class Parser {
     if (this.atIdentifier()) {
       const first = this.parseIdentifier('a column name');
       if (this.expectOptionalPunct('.')) {
+        // `test.WINDOWSTART`, as ksqlDB accepts: the qualifier names the only source.
+        const next = this.peek();
+        const bound = next.kind === 'word' ? next.value.toUpperCase() : '';
+        if (bound === 'WINDOWSTART' || bound === 'WINDOWEND') {
+          this.advance();
+          return { kind: 'windowBound', bound: bound === 'WINDOWSTART' ? 'start' : 'end', pos: first.pos };
+        }
         const second = this.parseIdentifier('a column name');
         return { kind: 'column', qualifier: first.name, name: second.name, pos: first.pos };
       }

@@ -214,3 +214,21 @@ describe('ksqlDB having.json', () => {
     expect(out).toEqual(['row avg {"id":0,"avg":50}', 'row avg {"id":0,"avg":30}', 'retract avg {"id":0}', 'row avg {"id":1,"avg":100}', 'row avg {"id":1,"avg":55}']);
   });
 });
+
+describe('ksqlDB window-bounds.json', () => {
+  const S = `CREATE STREAM test (id BIGINT) WITH (kafka_topic = 'test_topic');`;
+  it('WINDOWSTART/WINDOWEND of sessions, qualified, and in arithmetic (BIGINT, as in ksqlDB)', () => {
+    expect(compact(run(`${S} CREATE VIEW s2 AS SELECT id, WindowStart AS wstart, WindowEnd AS wend, COUNT(1) AS count FROM test WINDOW SESSION (30 SECONDS) GROUP BY id;`,
+      [{ id: 0, rowtime: 0 }, { id: 0, rowtime: 10000 }]))).toEqual([
+      'row s2 [0,0] {"id":0,"wstart":0,"wend":0,"count":1}',
+      'retract s2 [0,0] {"id":0}',
+      'row s2 [0,10] {"id":0,"wstart":0,"wend":10000,"count":2}',
+    ]);
+    expect(compact(run(`${S} CREATE VIEW s2 AS SELECT id, Test.WindowStart / 2, WindowEnd / id, COUNT(1) * WINDOWEND AS c FROM test WINDOW TUMBLING (SIZE 30 SECONDS) GROUP BY id;`,
+      [{ id: 2, rowtime: 0 }, { id: 100, rowtime: 2000 }, { id: 2, rowtime: 4999 }]))).toEqual([
+      'row s2 [0,30] {"id":2,"col_1":0,"col_2":15000,"c":30000}',
+      'row s2 [0,30] {"id":100,"col_1":0,"col_2":300,"c":30000}',
+      'row s2 [0,30] {"id":2,"col_1":0,"col_2":15000,"c":60000}',
+    ]);
+  });
+});
