@@ -66,6 +66,8 @@ export class AggregateOp implements QueryOp {
   /** Panes below this start have been evicted. */
   private evictCursor = -Infinity;
   private readonly dirty = new Map<string, { group: Group; start: number; session: Session | null }>();
+  /** Live mode, unwindowed aggregates: the last row (null: retracted) of each changed group. */
+  private readonly tableRows = new Map<Group, Row | null>();
   private absenceCursor: number | null = null;
   /** The checkpoint snapshot in progress: every change to a group goes through snap.touch first. */
   private snap: GroupSnapshot<Group> | null = null;
@@ -115,8 +117,7 @@ export class AggregateOp implements QueryOp {
       if (!states) setPane(group, 0, (states = initStates(plan)));
       addToStates(plan, states, env, this.opts.nextSeq());
       group.lastSeen = Math.max(group.lastSeen, ts);
-      this.changed(group, 0, null);
-      return;
+      return this.tableChanged(group, states, ts);
     }
     if (w.type === 'SESSION') return this.addToSession(group, w, ts, origin);
     if (w.type === 'SLIDING') {
@@ -269,8 +270,34 @@ export class AggregateOp implements QueryOp {
     } else this.emitChange(group, start, session);
   }
 
+  /**
+   * An unwindowed aggregate (a table) changed. Every change is a row of its own for alerts, for
+   * baselines and for queries reading the view, exactly as in replay; only what subscribers see
+   * is coalesced in live mode (the last row of each group per flush).
+   */
+  private tableChanged(group: Group, states: unknown[], ts: number): void {
+    const plan = this.plan;
+    const { row, pass } = this.finish(group, states, null, true);
+    if (plan.kind === 'alert') return this.evaluateAlert(group, row, pass, ts, null);
+    if (pass) for (const d of this.downstream) d.onRow(row, ts, group.keyStr, null);
+    if (plan.emit !== 'CHANGES') return;
+    if (this.opts.coalesce) this.tableRows.set(group, pass ? row : null);
+    else this.emitTableRow(group, pass ? row : null);
+  }
+
+  /** A table's row as subscribers see it; null retracts it (it fails HAVING, as in ksqlDB). */
+  private emitTableRow(group: Group, row: Row | null): void {
+    if (row) this.sink.row(this.plan, null, row, group.keyStr, { visible: true, closed: false });
+    else this.sink.retract(this.plan, null, keyRow(this.plan, group.keys), group.keyStr);
+  }
+
   /** Emits pending coalesced changes (live mode; called every flush interval). */
   flush(): void {
+    if (this.tableRows.size > 0) {
+      const rows = [...this.tableRows];
+      this.tableRows.clear();
+      for (const [group, row] of rows) this.emitTableRow(group, row);
+    }
     if (this.dirty.size === 0) return;
     const pending = [...this.dirty.values()];
     this.dirty.clear();
@@ -283,12 +310,10 @@ export class AggregateOp implements QueryOp {
     if (!computed) return;
     const { window, row, pass } = computed;
     const plan = this.plan;
-    if (!plan.window && plan.kind === 'alert') return this.evaluateAlert(group, row, pass, group.lastSeen, null);
     // As ksqlDB's table filter: every update that fails HAVING is a retraction (a tombstone),
     // whether or not a row of that group and window was shown before.
-    if (pass) this.sink.row(plan, window, row, group.keyStr, { visible: true, closed: !plan.window });
+    if (pass) this.sink.row(plan, window, row, group.keyStr, { visible: true, closed: false });
     else this.sink.retract(plan, window, keyRow(plan, group.keys), group.keyStr);
-    if (!plan.window && pass) for (const d of this.downstream) d.onRow(row, group.lastSeen, group.keyStr, null);
   }
 
   /**
@@ -326,7 +351,7 @@ export class AggregateOp implements QueryOp {
     env.aggs = results(plan, states, this.aggOut);
     env.wstart = window ? window.start : null;
     env.wend = window ? window.end : null;
-    evalBaselines(plan, group, env, window ? window.start : group.lastSeen, final || !plan.window);
+    evalBaselines(plan, group, env, window ? window.start : group.lastSeen, final);
     const row = project(plan, env);
     const pass = plan.having ? plan.having(env) === true : true;
     return { window, row, pass };
