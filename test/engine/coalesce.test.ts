@@ -16,6 +16,12 @@ const VIEWS = {
   tumbling: `CREATE VIEW v AS SELECT k, COUNT(*) AS n, SUM(v) AS s FROM s WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY k HAVING SUM(v) > 3;`,
   hopping: `CREATE VIEW v AS SELECT k, COUNT(*) AS n, MAX(v) AS m FROM s WINDOW HOPPING (SIZE 20 SECONDS, ADVANCE BY 5 SECONDS) GROUP BY k;`,
   session: `CREATE VIEW v AS SELECT k, COUNT(*) AS n FROM s WINDOW SESSION (4 SECONDS) GROUP BY k;`,
+  // For these two only closed windows must agree: an open window's row is a snapshot taken when it
+  // is pushed. A sliding window's row is not re-emitted when an out-of-order event lands in an
+  // earlier pane, so a later flush shows a fresher value; a baseline is peeked against the windows
+  // closed so far, so a later flush scores against a newer baseline.
+  sliding: `CREATE VIEW v AS SELECT k, COUNT(*) AS n, AVG(v) AS a FROM s WINDOW SLIDING (SIZE 6 SECONDS, GRACE PERIOD 1 SECOND) GROUP BY k;`,
+  zscore: `CREATE VIEW v AS SELECT k, AVG(v) AS a, ZSCORE(AVG(v)) AS z FROM s WINDOW TUMBLING (SIZE 2 SECONDS) GROUP BY k;`,
   unwindowed: `CREATE VIEW v AS SELECT k, COUNT(*) AS n, SUM(v) AS s FROM s GROUP BY k HAVING COUNT(*) > 2;`,
 };
 
@@ -55,7 +61,7 @@ describe('coalesced EMIT CHANGES', () => {
           }
           if (rnd() < 0.2 || i === events.length - 1) live.e.flush();
         });
-        expect(screen(live.sink.out)).toEqual(screen(replay.sink.out));
+        if (name !== 'sliding' && name !== 'zscore') expect(screen(live.sink.out)).toEqual(screen(replay.sink.out));
         // Closed windows are the same rows, in the same order.
         const closed = (out: readonly EngineOutput[]) => out.filter((o) => o.kind === 'row' && o.closed).map((o) => (o.kind === 'row' ? o.row : null));
         expect(closed(live.sink.out)).toEqual(closed(replay.sink.out));
