@@ -155,7 +155,13 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
     for (const m of batch.messages) {
       for (let i = 0; i < runtimes.length; i++) {
         const s = runtimes[i]!;
-        const r = s.decode(m.value, m.key, Number(m.timestamp));
+        let r = s.decode(m.value, m.key, Number(m.timestamp));
+        // One event stamped far in the future would move the watermark past every open window
+        // and make all later events late: refuse it like any other bad record.
+        if (r.ok && r.ts > now + cfg.maxFutureMs) {
+          const when = Math.abs(r.ts) <= 8.64e15 ? new Date(r.ts).toISOString() : String(r.ts);
+          r = { ok: false, reason: 'future_timestamp', detail: `event time ${when} is more than --max-future ahead of now` };
+        }
         if (!r.ok) {
           metrics.eventsInvalid.inc({ stream: s.plan.name, reason: r.reason });
           const dl = deadLetterMessage({ topic: batch.topic, partition: batch.partition, offset: m.offset }, m, r.reason, r.detail);

@@ -19,6 +19,8 @@ export interface RunConfig {
   checkpointIntervalMs: number;
   flushIntervalMs: number;
   idleMs: number;
+  /** Events this far ahead of the wall clock are dead-lettered: one would close every window. */
+  maxFutureMs: number;
   alertsTopic: string;
   deadLetterTopic: string;
   alertmanagerUrl: string | null;
@@ -43,6 +45,7 @@ export interface RunFlags {
   checkpointInterval?: string;
   flushInterval?: string;
   idleTimeout?: string;
+  maxFuture?: string;
   alertsTopic?: string;
   dlqTopic?: string;
   alertmanagerUrl?: string;
@@ -117,6 +120,7 @@ export function runConfig(flags: RunFlags, env: NodeJS.ProcessEnv = process.env)
     checkpointIntervalMs: parseCliDuration('checkpoint-interval', flags.checkpointInterval ?? '10s'),
     flushIntervalMs: parseCliDuration('flush-interval', flags.flushInterval ?? '100ms'),
     idleMs: parseCliDuration('idle-timeout', flags.idleTimeout ?? '30s'),
+    maxFutureMs: parseCliDuration('max-future', flags.maxFuture ?? '1d'),
     alertsTopic: flags.alertsTopic ?? 'seismo.alerts',
     deadLetterTopic: flags.dlqTopic ?? 'seismo.dlq',
     alertmanagerUrl: url,

@@ -21,6 +21,7 @@ export function registerRun(program: Command): void {
     .option('--checkpoint-interval <duration>', 'how often state is checkpointed to DuckDB (default: 10s)')
     .option('--flush-interval <duration>', 'how often live changes are pushed (default: 100ms)')
     .option('--idle-timeout <duration>', 'a partition without events this long stops holding the watermark (default: 30s)')
+    .option('--max-future <duration>', 'events whose time is further ahead of the wall clock go to the dead-letter topic (default: 1d)')
     .option('--alerts-topic <topic>', 'topic for alert events (default: seismo.alerts)')
     .option('--dlq-topic <topic>', 'dead-letter topic (default: seismo.dlq)')
     .option('--alertmanager-url <url>', 'also POST alerts to this Alertmanager (v2 API)')

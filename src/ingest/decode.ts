@@ -30,6 +30,8 @@ export const DECODE_REASONS = [
   'missing_event_id',
   'wrong_type',
   'empty',
+  /** Event time too far ahead of the wall clock (checked by the live service, not here). */
+  'future_timestamp',
 ] as const;
 export type DecodeReason = (typeof DECODE_REASONS)[number];
 

@@ -32,7 +32,9 @@ describe('retention and late events', () => {
     // 30 events in order, then 2 that are older than the closed window [0, 10 s).
     const events = Array.from({ length: 30 }, (_, i) => ({ id: `e${i}`, t: new Date(T0 + i * 1000).toISOString(), v: i }));
     const late = [{ id: 'late1', t: new Date(T0 + 1000).toISOString(), v: 1 }, { id: 'late2', t: new Date(T0 + 2000).toISOString(), v: 2 }];
-    await produceJson(topic, [...events, ...late]);
+    // And one from the year 2100: it would close every window; it is dead-lettered instead.
+    const future = { id: 'future', t: '2100-01-01T00:00:00Z', v: 0 };
+    await produceJson(topic, [...events, ...late, future]);
 
     const cfg = runConfig({
       brokers: brokers().join(','), queries: [queries], db: join(dir, 'db.duckdb'), port: '0',
@@ -53,11 +55,12 @@ describe('retention and late events', () => {
           }
         }, { timeout: 30_000, interval: 250 })
         .toBe(32);
-      const letters = (await consumeAll(dlq, 2, 30_000)).map((m) => JSON.parse(String(m.value)) as { reason: string; offset: number });
-      expect(letters.map((l) => l.reason)).toEqual(['late', 'late']);
-      expect(letters.map((l) => l.offset)).toEqual([30, 31]);
+      const letters = (await consumeAll(dlq, 3, 30_000)).map((m) => JSON.parse(String(m.value)) as { reason: string; offset: number });
+      expect(letters.map((l) => l.reason)).toEqual(['late', 'late', 'future_timestamp']);
+      expect(letters.map((l) => l.offset)).toEqual([30, 31, 32]);
       const metrics = await (await fetch(`${service.url}/metrics`)).text();
       expect(metrics).toMatch(/seismo_events_late_total\{view="c"\} 2/);
+      expect(metrics).toMatch(/seismo_events_invalid_total\{stream="s",reason="future_timestamp"\} 1/);
       const stored = await query('SELECT n FROM view_c ORDER BY window_start');
       expect(stored.rows.map((r) => Number(r[0]))).toEqual([10, 10]);
     } finally {
