@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { loadProgram } from '../program.js';
 import { readInputFile } from '../input-file.js';
@@ -31,7 +31,7 @@ export function registerReplay(program: Command): void {
         badLines++;
         report(`line ${line}: ${msg}`);
       });
-      const out: WriteStream | NodeJS.WriteStream = opts.output ? createWriteStream(opts.output) : process.stdout;
+      const out: WriteStream | NodeJS.WriteStream = opts.output ? createWriteStream('', { fd: openOutput(opts.output) }) : process.stdout;
       let buf = '';
       const stats = replay(loaded.program, stream, { rows }, (r) => {
         buf += JSON.stringify(r) + '\n';
@@ -48,4 +48,13 @@ export function registerReplay(program: Command): void {
       );
       if (stats.events === 0 && rows.length > 0) throw new SeismoError('CONFIG', 'no valid events in the input');
     });
+}
+
+/** Opens the output file up front, so a bad path is one clear line (not a stream error later). */
+function openOutput(path: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (err) {
+    throw new SeismoError('CONFIG', `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
 }
