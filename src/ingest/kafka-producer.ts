@@ -56,24 +56,51 @@ export async function createKafkaProducer(opts: KafkaProducerOptions): Promise<K
   const compression = opts.gzip ? CompressionTypes.GZIP : CompressionTypes.None;
   return {
     async send(topic, messages) {
-      if (messages.length === 0) return;
-      try {
-        await producer.send({
-          topic,
-          acks: -1,
-          compression,
-          messages: messages.map((m) => ({
-            key: m.key,
-            value: m.value,
-            ...(m.headers === undefined ? {} : { headers: { ...m.headers } }),
-          })),
-        });
-      } catch (err) {
-        throw new SeismoError('KAFKA', `cannot produce to ${topic}: ${describeError(err)}`, { retriable: true, cause: err });
+      // Requests stay well under the broker's default 1 MB message.max.bytes (a record batch is one
+      // "message" to the broker): a burst of alerts or dead letters must not fail as one.
+      for (const chunk of chunksOf(messages, MAX_REQUEST_BYTES)) {
+        try {
+          await producer.send({
+            topic,
+            acks: -1,
+            compression,
+            messages: chunk.map((m) => ({
+              key: m.key,
+              value: m.value,
+              ...(m.headers === undefined ? {} : { headers: { ...m.headers } }),
+            })),
+          });
+        } catch (err) {
+          throw new SeismoError('KAFKA', `cannot produce to ${topic}: ${describeError(err)}`, { retriable: true, cause: err });
+        }
       }
     },
     disconnect: () => producer.disconnect(),
   };
+}
+
+/** Bytes of keys and values per produce request, at most (the broker's default limit is 1 MB). */
+export const MAX_REQUEST_BYTES = 512 * 1024;
+
+const byteLength = (v: Buffer | string | null): number => (v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+
+/** Splits messages into runs of at most `maxBytes` (a single larger message is a run of its own). */
+export function chunksOf<M extends ProducerMessage>(messages: readonly M[], maxBytes: number): M[][] {
+  const out: M[][] = [];
+  let run: M[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = byteLength(m.key) + byteLength(m.value) + 64;
+    if (run.length > 0 && bytes + size > maxBytes) {
+      out.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(m);
+    bytes += size;
+  }
+  if (run.length > 0) out.push(run);
+  return out;
 }
 
 /** The dead-letter sink: one producer bound to the DLQ topic. */
