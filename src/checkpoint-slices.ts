@@ -9,15 +9,13 @@
  */
 import type { EngineSnapshot } from './engine/engine.js';
 
-/** Ids (or event times) of a deduper serialised per step. */
-const ARRAY_SLICE = 50_000;
 /** Groups serialised per step. */
 const GROUP_SLICE = 1_000;
 
-/** Meta state as taken at the cut: arrays in `dedupe` entries are serialised in slices. */
+/** Meta state as taken at the cut (dedupe state is compact: base64 of its fingerprint arrays). */
 export interface CheckpointMeta {
   readonly positions: readonly unknown[];
-  readonly dedupe: readonly (readonly [string, { readonly ids: readonly string[]; readonly ts: readonly number[] }])[];
+  readonly dedupe: readonly (readonly [string, unknown])[];
   readonly watermarks: readonly unknown[];
 }
 
@@ -29,27 +27,13 @@ export interface CheckpointMeta {
 export function* checkpointPieces(meta: CheckpointMeta, snap: EngineSnapshot, out: string[]): Generator<void> {
   out.push(`{"positions":${JSON.stringify(meta.positions)},"watermarks":${JSON.stringify(meta.watermarks)},"dedupe":[`);
   for (let i = 0; i < meta.dedupe.length; i++) {
-    const [name, state] = meta.dedupe[i]!;
-    const { ids, ts, ...rest } = state;
-    out.push(`${i > 0 ? ',' : ''}[${JSON.stringify(name)},${JSON.stringify(rest).slice(0, -1)}${Object.keys(rest).length > 0 ? ',' : ''}`);
-    yield* arrayPieces('ids', ids, out);
-    out.push(',');
-    yield* arrayPieces('ts', ts, out);
-    out.push('}]');
+    out.push((i > 0 ? ',' : '') + JSON.stringify(meta.dedupe[i]));
+    yield;
   }
   out.push(']}');
   yield;
   while (!snap.step(GROUP_SLICE)) yield;
   for (const chunk of snap.chunks()) out.push('\n', ...chunk);
-}
-
-function* arrayPieces(field: string, values: readonly unknown[], out: string[]): Generator<void> {
-  out.push(`"${field}":[`);
-  for (let at = 0; at < values.length; at += ARRAY_SLICE) {
-    out.push((at > 0 ? ',' : '') + JSON.stringify(values.slice(at, at + ARRAY_SLICE)).slice(1, -1));
-    yield;
-  }
-  out.push(']');
 }
 
 /**

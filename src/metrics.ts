@@ -5,6 +5,8 @@
 import client from 'prom-client';
 
 export const registry = new client.Registry();
+// Process metrics (resident memory, heap, event-loop lag, GC): what an operator looks at first.
+client.collectDefaultMetrics({ register: registry, prefix: 'seismo_' });
 
 const counter = (name: string, help: string, labelNames: string[]) =>
   new client.Counter({ name, help, labelNames, registers: [registry] });

@@ -3,9 +3,14 @@
  *
  * An id is remembered while its event time is within `horizonMs` of the largest event time seen,
  * and at most `maxIds` ids are kept; whichever limit bites first evicts, oldest insertion first.
- * So memory is bounded (about 100 bytes an id: 1,000,000 ids ~ 100 MB at worst) and an id is
- * never forgotten early unless the cap is reached. Out-of-order ids may be kept a little longer
- * than the horizon (eviction is in insertion order), never shorter.
+ * An id is never forgotten early unless the cap is reached. Out-of-order ids may be kept a little
+ * longer than the horizon (eviction is in insertion order), never shorter.
+ *
+ * Ids are kept as 64-bit fingerprints (two independent 32-bit hashes) in typed arrays: an open-
+ * addressing table for lookups and a ring in insertion order for eviction, about 40 bytes an id
+ * at most (a Set of strings took ~250), and a checkpoint stores them as base64, not as strings.
+ * Two different ids share a fingerprint with probability ~2^-64 each: with a million ids held,
+ * about one false "duplicate" in 10^13 events.
  *
  * Beyond the horizon a redelivered event counts again. That is acceptable because dedupe is not
  * what makes recovery exactly-once: the engine resumes from the Kafka offsets stored in the same
@@ -20,29 +25,39 @@ export interface DeduperOptions {
   readonly maxIds?: number;
 }
 
-/** The checkpoint form of a Deduper: ids and their event times in insertion order. */
+/** The checkpoint form: fingerprints (two uint32 halves) and event times in insertion order, base64. */
 export interface DeduperState {
   readonly horizonMs: number;
   readonly maxIds: number;
   readonly maxTs: number | null;
-  readonly ids: readonly string[];
-  readonly ts: readonly number[];
+  readonly n: number;
+  readonly a: string;
+  readonly b: string;
+  readonly t: string;
 }
 
 export const DEFAULT_DEDUPE_HORIZON_MS = 10 * 60_000;
 export const DEFAULT_DEDUPE_MAX_IDS = 1_000_000;
 
+const INITIAL_CAPACITY = 1024;
+
 /** Remembers event ids for a bounded horizon; one per stream (or per input partition). */
 export class Deduper {
   readonly horizonMs: number;
   readonly maxIds: number;
-  /** Membership only; event times live in the queue (a Set is ~30% faster than a Map here). */
-  private readonly seen = new Set<string>();
-  /** Insertion-ordered queue; `head` is the oldest live entry. Ids in it are unique. */
-  private qIds: string[] = [];
-  private qTs: number[] = [];
+  /** Hash table of fingerprints; a slot is empty when both halves are 0 (never a fingerprint). */
+  private tabA = new Uint32Array(INITIAL_CAPACITY * 2);
+  private tabB = new Uint32Array(INITIAL_CAPACITY * 2);
+  /** Insertion-ordered ring: fingerprint halves and event time; `head` is the oldest. */
+  private qa = new Uint32Array(INITIAL_CAPACITY);
+  private qb = new Uint32Array(INITIAL_CAPACITY);
+  private qt = new Float64Array(INITIAL_CAPACITY);
   private head = 0;
+  private count = 0;
   private maxTs = -Infinity;
+  /** The fingerprint of the id last hashed (two fields rather than an allocated pair). */
+  private ha = 0;
+  private hb = 0;
 
   constructor(opts: DeduperOptions = {}) {
     this.horizonMs = opts.horizonMs ?? DEFAULT_DEDUPE_HORIZON_MS;
@@ -54,46 +69,155 @@ export class Deduper {
 
   /** Number of ids currently remembered. */
   get size(): number {
-    return this.seen.size;
+    return this.count;
   }
 
   /** True when `id` was seen within the horizon; otherwise records it (event time `ts`) and returns false. */
   isDuplicate(id: string, ts: number): boolean {
-    if (this.seen.has(id)) return true;
-    this.seen.add(id);
-    this.qIds.push(id);
-    this.qTs.push(ts);
+    this.hash(id);
+    return this.record(this.ha, this.hb, ts);
+  }
+
+  /** Records a fingerprint; true when it was already there. */
+  private record(a: number, b: number, ts: number): boolean {
+    let i = this.slot(a, b);
+    const mask = this.tabA.length - 1;
+    while (this.tabA[i] !== 0 || this.tabB[i] !== 0) {
+      if (this.tabA[i] === a && this.tabB[i] === b) return true;
+      i = (i + 1) & mask;
+    }
+    this.tabA[i] = a;
+    this.tabB[i] = b;
+    this.push(a, b, ts);
     if (ts > this.maxTs) this.maxTs = ts;
     this.evict();
+    // Keep the table at most half full: linear probing stays short.
+    if (this.count * 2 > this.tabA.length) this.resizeTable(this.tabA.length * 2);
     return false;
+  }
+
+  /** Two 32-bit hashes of the UTF-16 code units (FNV-1a and a murmur-style mix), never both 0. */
+  private hash(id: string): void {
+    let a = 0x811c9dc5;
+    let b = 0x9747b28c ^ id.length;
+    for (let i = 0; i < id.length; i++) {
+      const c = id.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+      b ^= b >>> 15;
+    }
+    a ^= a >>> 16;
+    a = Math.imul(a, 0x85ebca6b);
+    a ^= a >>> 13;
+    b ^= b >>> 13;
+    b = Math.imul(b, 0xc2b2ae35);
+    b ^= b >>> 16;
+    this.ha = a >>> 0;
+    this.hb = (b >>> 0) || (a === 0 ? 1 : 0);
+  }
+
+  private slot(a: number, b: number): number {
+    return (a ^ Math.imul(b, 0x9e3779b1)) & (this.tabA.length - 1);
+  }
+
+  private push(a: number, b: number, ts: number): void {
+    if (this.count === this.qa.length) this.resizeRing(this.qa.length * 2);
+    const at = (this.head + this.count) % this.qa.length;
+    this.qa[at] = a;
+    this.qb[at] = b;
+    this.qt[at] = ts;
+    this.count++;
   }
 
   private evict(): void {
     const cutoff = this.maxTs - this.horizonMs;
-    const ids = this.qIds;
-    const tss = this.qTs;
-    let h = this.head;
-    while (h < ids.length && (this.seen.size > this.maxIds || (tss[h] as number) < cutoff)) {
-      this.seen.delete(ids[h] as string);
-      h++;
-    }
-    this.head = h;
-    // Compact once the dead prefix is the larger half, so the queue stays O(live ids).
-    if (h > 1024 && h * 2 > ids.length) {
-      this.qIds = ids.slice(h);
-      this.qTs = tss.slice(h);
-      this.head = 0;
+    while (this.count > 0 && (this.count > this.maxIds || this.qt[this.head]! < cutoff)) {
+      this.remove(this.qa[this.head]!, this.qb[this.head]!);
+      this.head = (this.head + 1) % this.qa.length;
+      this.count--;
     }
   }
 
-  /** JSON-serialisable state for checkpoints. */
+  /** Deletes a fingerprint from the table, shifting later entries of its probe run back. */
+  private remove(a: number, b: number): void {
+    const tabA = this.tabA;
+    const tabB = this.tabB;
+    const mask = tabA.length - 1;
+    let i = this.slot(a, b);
+    while (tabA[i] !== a || tabB[i] !== b) {
+      if (tabA[i] === 0 && tabB[i] === 0) return;
+      i = (i + 1) & mask;
+    }
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (tabA[j] === 0 && tabB[j] === 0) break;
+      const home = this.slot(tabA[j]!, tabB[j]!);
+      // Move j back to the hole at i unless its home lies cyclically in (i, j].
+      const between = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (!between) {
+        tabA[i] = tabA[j]!;
+        tabB[i] = tabB[j]!;
+        i = j;
+      }
+    }
+    tabA[i] = 0;
+    tabB[i] = 0;
+  }
+
+  private resizeTable(capacity: number): void {
+    const oldA = this.tabA;
+    const oldB = this.tabB;
+    this.tabA = new Uint32Array(capacity);
+    this.tabB = new Uint32Array(capacity);
+    const mask = capacity - 1;
+    for (let k = 0; k < oldA.length; k++) {
+      const a = oldA[k]!;
+      const b = oldB[k]!;
+      if (a === 0 && b === 0) continue;
+      let i = this.slot(a, b);
+      while (this.tabA[i] !== 0 || this.tabB[i] !== 0) i = (i + 1) & mask;
+      this.tabA[i] = a;
+      this.tabB[i] = b;
+    }
+  }
+
+  private resizeRing(capacity: number): void {
+    const qa = new Uint32Array(capacity);
+    const qb = new Uint32Array(capacity);
+    const qt = new Float64Array(capacity);
+    for (let k = 0; k < this.count; k++) {
+      const from = (this.head + k) % this.qa.length;
+      qa[k] = this.qa[from]!;
+      qb[k] = this.qb[from]!;
+      qt[k] = this.qt[from]!;
+    }
+    this.qa = qa;
+    this.qb = qb;
+    this.qt = qt;
+    this.head = 0;
+  }
+
+  /** JSON-serialisable state for checkpoints (copies: later changes do not affect it). */
   toJSON(): DeduperState {
+    const a = new Uint32Array(this.count);
+    const b = new Uint32Array(this.count);
+    const t = new Float64Array(this.count);
+    for (let k = 0; k < this.count; k++) {
+      const from = (this.head + k) % this.qa.length;
+      a[k] = this.qa[from]!;
+      b[k] = this.qb[from]!;
+      t[k] = this.qt[from]!;
+    }
+    const b64 = (x: Uint32Array | Float64Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('base64');
     return {
       horizonMs: this.horizonMs,
       maxIds: this.maxIds,
       maxTs: Number.isFinite(this.maxTs) ? this.maxTs : null,
-      ids: this.qIds.slice(this.head),
-      ts: this.qTs.slice(this.head),
+      n: this.count,
+      a: b64(a),
+      b: b64(b),
+      t: b64(t),
     };
   }
 
@@ -103,15 +227,15 @@ export class Deduper {
    */
   static fromJSON(state: DeduperState, opts: DeduperOptions = {}): Deduper {
     const d = new Deduper({ horizonMs: opts.horizonMs ?? state.horizonMs, maxIds: opts.maxIds ?? state.maxIds });
-    const n = Math.min(state.ids.length, state.ts.length);
-    for (let i = 0; i < n; i++) {
-      const id = state.ids[i] as string;
-      const ts = state.ts[i] as number;
-      if (d.seen.has(id)) continue;
-      d.seen.add(id);
-      d.qIds.push(id);
-      d.qTs.push(ts);
-    }
+    const read = <T extends Uint32Array | Float64Array>(text: string, make: (buf: ArrayBuffer) => T): T => {
+      const bytes = Buffer.from(text, 'base64');
+      return make(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    };
+    const a = read(state.a, (buf) => new Uint32Array(buf));
+    const b = read(state.b, (buf) => new Uint32Array(buf));
+    const t = read(state.t, (buf) => new Float64Array(buf));
+    const n = Math.min(state.n, a.length, b.length, t.length);
+    for (let k = 0; k < n; k++) d.record(a[k]!, b[k]!, t[k]!);
     d.maxTs = state.maxTs ?? -Infinity;
     d.evict();
     return d;

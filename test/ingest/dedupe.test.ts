@@ -31,7 +31,7 @@ describe('Deduper', () => {
     const d = new Deduper({ horizonMs: 1000, maxIds: 5000 });
     for (let i = 0; i < 200_000; i++) expect(d.isDuplicate(`e${i}`, i)).toBe(false);
     expect(d.size).toBe(1001);
-    expect(d.toJSON().ids.length).toBe(1001);
+    expect(d.toJSON().n).toBe(1001);
     expect(d.isDuplicate('e199500', 199_999)).toBe(true);
   });
 
@@ -55,10 +55,44 @@ describe('Deduper', () => {
   });
 
   it('an empty deduper serialises without infinities', () => {
-    expect(JSON.parse(JSON.stringify(new Deduper()))).toMatchObject({ maxTs: null, ids: [] });
+    expect(JSON.parse(JSON.stringify(new Deduper()))).toMatchObject({ maxTs: null, n: 0 });
   });
 
   it('rejects nonsense limits', () => {
     expect(() => new Deduper({ maxIds: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('Deduper table', () => {
+  it('agrees with a plain Set over a long random stream with evictions (deletion keeps probe runs intact)', () => {
+    const d = new Deduper({ horizonMs: 5000, maxIds: 3000 });
+    const reference = new Map<string, number>(); // id -> ts, insertion order = eviction order
+    let maxTs = -Infinity;
+    let x = 12345;
+    const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
+    for (let i = 0; i < 100_000; i++) {
+      const id = `id-${next() % 20_000}`;
+      const ts = i + (next() % 50);
+      const want = reference.has(id);
+      expect(d.isDuplicate(id, ts)).toBe(want);
+      if (!want) {
+        reference.set(id, ts);
+        maxTs = Math.max(maxTs, ts);
+        for (const [k, t] of reference) {
+          if (reference.size > 3000 || t < maxTs - 5000) reference.delete(k);
+          else break;
+        }
+      }
+    }
+    expect(d.size).toBe(reference.size);
+  });
+
+  it('restores the same ids from its checkpoint form', () => {
+    const d = new Deduper();
+    for (let i = 0; i < 5000; i++) d.isDuplicate(`event-${i}`, 1_700_000_000_000 + i);
+    const r = Deduper.fromJSON(JSON.parse(JSON.stringify(d)));
+    expect(r.size).toBe(5000);
+    expect(r.isDuplicate('event-4999', 1_700_000_005_000)).toBe(true);
+    expect(r.isDuplicate('event-5000', 1_700_000_005_000)).toBe(false);
   });
 });
