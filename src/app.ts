@@ -62,8 +62,22 @@ interface MetaState {
   watermarks: [string, WatermarkState][];
 }
 
-/** Starts the service; throws SeismoError with a one-line reason on bad configuration. */
+/**
+ * Starts the service; throws SeismoError with a one-line reason on bad configuration. What was
+ * opened before a failure (DuckDB, producer, consumer, listener) is closed again, so a refused
+ * start leaves nothing running.
+ */
 export async function startService(cfg: RunConfig, log: Logger): Promise<Service> {
+  const opened: (() => Promise<unknown>)[] = [];
+  try {
+    return await buildService(cfg, log, opened);
+  } catch (err) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<unknown>)[]): Promise<Service> {
   const loaded = loadProgram(cfg.queries);
   if (!loaded.ok) throw new SeismoError('QUERY_FILE', `${loaded.count} error(s) in the query files:\n${loaded.errors}`);
   let program = loaded.program;
@@ -73,8 +87,10 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
   log.info(`loaded ${loaded.summary}`);
 
   const store = await openStore(cfg.db, { log: (l) => log.warn(l) });
+  opened.push(() => store.close());
   await ensureViewTables(store, program);
   const producer = await createKafkaProducer({ ...conn, ensureTopics: outputTopics(cfg, program) });
+  opened.push(() => producer.disconnect());
   const amSink = cfg.alertmanagerUrl
     ? createAlertmanagerSink({ url: cfg.alertmanagerUrl, onError: (err) => log.warn(`alertmanager: ${describeError(err)}`) })
     : null;
@@ -285,7 +301,8 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
   };
 
   const queryEngine = await createQueryEngine(store);
-  const http = await startHttpServer(
+  opened.push(() => queryEngine.close());
+  const http = await listen(
     {
       hub,
       token: cfg.token ?? undefined,
@@ -300,6 +317,8 @@ export async function startService(cfg: RunConfig, log: Logger): Promise<Service
     { port: cfg.port, host: cfg.host },
   );
 
+  opened.push(() => http.close());
+  opened.push(() => source.stop());
   await source.start();
   ready = true;
   log.info(`consuming ${[...topics.keys()].join(', ')} as group ${cfg.group}; dashboard at ${http.url}/`);
@@ -443,4 +462,17 @@ function describeView(q: QueryPlan) {
     groupBy: [...q.keyNames],
     emit: q.emit,
   };
+}
+
+/** startHttpServer with a one-line reason when the address is taken. */
+async function listen(...args: Parameters<typeof startHttpServer>): ReturnType<typeof startHttpServer> {
+  try {
+    return await startHttpServer(...args);
+  } catch (err) {
+    const { port, host } = args[1];
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new SeismoError('CONFIG', `cannot listen on ${host}:${port}: the address is in use (choose another --port)`);
+    if (code === 'EACCES') throw new SeismoError('CONFIG', `cannot listen on ${host}:${port}: permission denied`);
+    throw err;
+  }
 }

@@ -37,6 +37,21 @@ describe('seismo run refuses bad configuration with one clear line', () => {
     expect(r.lines.join('\n')).not.toMatch(/\n\s+at /);
   });
 
+  it('a port in use: one line, and nothing left running', async () => {
+    const { createServer } = await import('node:net');
+    const { brokers } = await import('../helpers/kafka.js');
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = seismo(['run', '--brokers', brokers().join(','), '--queries', queries, '--db', join(dir, 'port.duckdb'), '--port', String(port)]);
+      expect(r.code).toBe(1);
+      expect(r.lines.filter((l) => !l.startsWith('{'))).toEqual([`seismo: cannot listen on 127.0.0.1:${port}: the address is in use (choose another --port)`]);
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('reports query errors as file:line:col with a caret', () => {
     const bad = join(dir, 'bad.sql');
     writeFileSync(bad, "CREATE STREAM s (t BIGINT) WITH (kafka_topic = 's', timestamp = 't');\nCREATE VIEW v AS SELECT nope FROM s;\n");
