@@ -111,8 +111,10 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
       if (amSink) amSink.send([a]).catch((err: unknown) => log.warn(`alertmanager: ${describeError(err)}`));
     },
   });
-  const wantsChanges = (view: string) =>
-    hub.hasSubscribers(view) || typeof program.queries.find((q) => q.name === view)?.options.kafka_topic === 'string';
+  // Asked per event and view: a set lookup, not a search of the program.
+  const topicViews = (p: ProgramPlan) => new Set(p.queries.filter((q) => typeof q.options.kafka_topic === 'string').map((q) => q.name));
+  let withTopic = topicViews(program);
+  const wantsChanges = (view: string) => withTopic.has(view) || hub.hasSubscribers(view);
   let engine = new Engine(program, sink, { coalesce: true, wantsChanges });
   let streams = buildStreams(program, cfg);
   const positions = new Map<string, TopicPartitionOffset>();
@@ -397,6 +399,7 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
     const replacement = new Engine(next.program, sink, { coalesce: true, wantsChanges });
     const { restored } = replacement.restore(engine.snapshot());
     program = next.program;
+    withTopic = topicViews(program);
     engine = replacement;
     streams = mergeStreams(streams, buildStreams(program, cfg));
     topics = byTopic();
