@@ -57,7 +57,6 @@ function feed(engine: Engine, g: number, i: number): void {
 
 const ms = (t: number) => Math.round((performance.now() - t) * 10) / 10;
 const round = (x: number) => Math.round(x * 10) / 10;
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function main(): Promise<void> {
   // Baseline: stringify 1M small objects, one call each.

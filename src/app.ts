@@ -16,7 +16,7 @@ import { Deduper, type DeduperState } from './ingest/dedupe.js';
 import { WatermarkTracker, type WatermarkState } from './ingest/watermark.js';
 import { deadLetterMessage } from './ingest/dead-letter.js';
 import { checkBrokers, createKafkaSource, topicPartitions, type KafkaSource, type SourceBatch, type TopicPartitionOffset } from './ingest/kafka-source.js';
-import { createKafkaProducer, type KafkaProducer } from './ingest/kafka-producer.js';
+import { createKafkaProducer } from './ingest/kafka-producer.js';
 import { openStore, type RetainedEvent, type Store } from './sinks/store.js';
 import { createQueryEngine } from './api/query.js';
 import { WsHub } from './api/ws-hub.js';

@@ -434,7 +434,7 @@ class Parser {
    * RETENTION is accepted for ksqlDB compatibility and ignored (seismo keeps state in memory).
    */
   private parseWindow(): WindowSpec {
-    const start = this.expectKeyword('WINDOW');
+    this.expectKeyword('WINDOW');
     let name: string | null = null;
     const isType = (k: number) => {
       const t = this.peek(k);
