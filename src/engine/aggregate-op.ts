@@ -1,7 +1,7 @@
 /**
  * A query with aggregates: events are added to the partial state of their pane (time windows),
  * session, or group (no window); windows close when the watermark passes their end plus grace.
- * Semantics follow Kafka Streams / ksqlDB (see docs/semantics.md).
+ * Semantics follow Kafka Streams / ksqlDB (docs/decisions.md, "Streaming core").
  */
 import type { QueryPlan } from '../lang/compile.js';
 import { emptyEnv, type Env } from '../lang/expr.js';
