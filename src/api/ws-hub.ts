@@ -11,7 +11,7 @@
  * maxBehindFlushes flushes is closed with code 1008 and a reason. Fan-out runs on the engine's
  * thread, so after an expensive flush (many clients) the next one waits FLUSH_DUTY_DIVISOR times
  * as long as that flush took, if that is longer than the interval: sending takes at most about
- * 8% of the thread, and under load clients get bigger, rarer updates instead of the engine slowing.
+ * 5% of the thread, and under load clients get bigger, rarer updates instead of the engine slowing.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -59,7 +59,7 @@ export interface WsHubOptions {
 export const SLOW_CLIENT_CLOSE_CODE = 1008;
 const MAX_ID_LENGTH = 128;
 /** A flush that took d ms delays the next one by at least FLUSH_DUTY_DIVISOR * d ms. */
-const FLUSH_DUTY_DIVISOR = 12;
+const FLUSH_DUTY_DIVISOR = 18;
 const MAX_MESSAGE_BYTES = 64 * 1024;
 /** On shutdown, how long peers get to answer the close frame. */
 const SHUTDOWN_GRACE_MS = 1000;
