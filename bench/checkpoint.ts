@@ -19,9 +19,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from '../src/lang/parser.js';
-import { check } from '../src/lang/check.js';
-import { compileProgram } from '../src/lang/compile.js';
+import { compileText } from '../src/program.js';
 import { Engine } from '../src/engine/engine.js';
 import type { EngineSink } from '../src/engine/sink.js';
 import { Deduper } from '../src/ingest/dedupe.js';
@@ -43,10 +41,7 @@ CREATE VIEW t1 WITH (max_groups = ${GROUPS * 2}) AS
 const sink: EngineSink = { row() {}, retract() {}, alert() {}, late() {}, rejected() {}, ruleError() {} };
 
 function build(): Engine {
-  const file = parse('bench.sql', SQL);
-  const { diagnostics, program } = check([file]);
-  if (diagnostics.length) throw new Error(diagnostics.map((d) => d.message).join('\n'));
-  const plan = compileProgram(file.statements, new Map(program.queries.map((q) => [q.name, q])));
+  const plan = compileText(SQL, 'bench.sql');
   return new Engine(plan, sink, { coalesce: true, wantsChanges: () => false });
 }
 

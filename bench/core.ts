@@ -5,9 +5,7 @@
  * 100 ms of event time). Compared with a bare JSON.parse loop over the same buffers in the same
  * run. Prints one JSON line.
  */
-import { parse } from '../src/lang/parser.js';
-import { check } from '../src/lang/check.js';
-import { compileProgram } from '../src/lang/compile.js';
+import { compileText } from '../src/program.js';
 import { Engine } from '../src/engine/engine.js';
 import type { EngineSink } from '../src/engine/sink.js';
 import { makeDecoder } from '../src/ingest/decode.js';
@@ -59,10 +57,7 @@ const sink: EngineSink & { rows: number } = {
 };
 
 function runEngine(buffers: Buffer[]): { seconds: number; engine: Engine } {
-  const file = parse('bench.sql', SQL);
-  const checked = check([file]);
-  if (checked.diagnostics.length) throw new Error(checked.diagnostics.map((d) => d.message).join('; '));
-  const program = compileProgram(file.statements, new Map(checked.program.queries.map((q) => [q.name, q])));
+  const program = compileText(SQL, 'bench.sql');
   const engine = new Engine(program, sink, { coalesce: true, wantsChanges: () => false });
   const decode = makeDecoder(program.streams[0]!);
   let watermark = -Infinity;

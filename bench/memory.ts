@@ -12,9 +12,7 @@
  *
  * Run with `node --expose-gc` (npm run bench:memory does). Prints one JSON line.
  */
-import { parse } from '../src/lang/parser.js';
-import { check } from '../src/lang/check.js';
-import { compileProgram } from '../src/lang/compile.js';
+import { compileText } from '../src/program.js';
 import { Engine } from '../src/engine/engine.js';
 import type { EngineSink } from '../src/engine/sink.js';
 import type { Row } from '../src/types.js';
@@ -49,10 +47,7 @@ const sink: EngineSink & { rows: number } = {
 };
 
 function engineFor(sql: string): Engine {
-  const file = parse('memory.sql', sql);
-  const checked = check([file]);
-  if (checked.diagnostics.length) throw new Error(checked.diagnostics.map((d) => d.message).join('; '));
-  const program = compileProgram(file.statements, new Map(checked.program.queries.map((q) => [q.name, q])));
+  const program = compileText(sql, 'memory.sql');
   return new Engine(program, sink, { coalesce: true, wantsChanges: () => false });
 }
 

@@ -13,10 +13,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { detectorFactory, type BaselineFunction } from '../src/detect/index.js';
 import { NAB_PROFILES, matchWindows, scoreCorpus, type NabFile, type NabResult } from '../src/detect/nab-score.js';
-import { check } from '../src/lang/check.js';
-import { compileProgram, type ProgramPlan } from '../src/lang/compile.js';
-import { formatDiagnostic } from '../src/lang/diagnostic.js';
-import { parse } from '../src/lang/parser.js';
+import { compileText } from '../src/program.js';
+import { type ProgramPlan } from '../src/lang/compile.js';
 import { replayRows } from '../src/replay.js';
 
 /** One NAB data file: row timestamps (as written), epoch ms (read as UTC) and values. */
@@ -109,13 +107,7 @@ CREATE VIEW scores AS SELECT timestamp, value, ANOMALY_SCORE(value) AS score FRO
 
 /** Parses, checks and compiles query text as seismo does for query files; throws the formatted errors. */
 export function compileQuery(text: string): ProgramPlan {
-  const file = parse('nab.sql', text);
-  const checked = check([file]);
-  if (checked.diagnostics.length > 0) {
-    throw new Error(checked.diagnostics.map((d) => formatDiagnostic(d, text)).join('\n'));
-  }
-  const resolved = new Map(checked.program.queries.map((q) => [q.name, q] as const));
-  return compileProgram(file.statements, resolved);
+  return compileText(text, 'nab.sql');
 }
 
 /** Scores a file through the engine's replay: one `score` per input row, in file order. */

@@ -3,9 +3,7 @@
  * synchronous serialisation gives: the meta JSON, then the engine's chunks, newline-separated.
  */
 import { describe, expect, it } from 'vitest';
-import { parse } from '../src/lang/parser.js';
-import { check } from '../src/lang/check.js';
-import { compileProgram } from '../src/lang/compile.js';
+import { compileText } from '../src/program.js';
 import { Engine } from '../src/engine/engine.js';
 import { CollectingSink } from '../src/engine/sink.js';
 import { Deduper } from '../src/ingest/dedupe.js';
@@ -15,10 +13,7 @@ const SQL = `CREATE STREAM s (id VARCHAR, t BIGINT, k VARCHAR, v DOUBLE) WITH (k
   CREATE VIEW tumb AS SELECT k, COUNT(*) AS n FROM s WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY k;`;
 
 function engine(): Engine {
-  const file = parse('q.sql', SQL);
-  const { diagnostics, program } = check([file]);
-  expect(diagnostics).toEqual([]);
-  return new Engine(compileProgram(file.statements, new Map(program.queries.map((q) => [q.name, q]))), new CollectingSink(), { coalesce: true });
+  return new Engine(compileText(SQL), new CollectingSink(), { coalesce: true });
 }
 
 describe('checkpoint text in slices', () => {

@@ -4,9 +4,7 @@
  * and window, or none after a retraction) must equal replay's.
  */
 import { describe, expect, it } from 'vitest';
-import { parse } from '../../src/lang/parser.js';
-import { check } from '../../src/lang/check.js';
-import { compileProgram } from '../../src/lang/compile.js';
+import { compileText } from '../../src/program.js';
 import { Engine } from '../../src/engine/engine.js';
 import { CollectingSink, type EngineOutput } from '../../src/engine/sink.js';
 import { prng } from '../../src/prng.js';
@@ -26,11 +24,8 @@ const VIEWS = {
 };
 
 function engine(view: string, coalesce: boolean) {
-  const file = parse('q.sql', `${STREAM}\n${view}`);
-  const { diagnostics, program } = check([file]);
-  expect(diagnostics).toEqual([]);
   const sink = new CollectingSink();
-  const e = new Engine(compileProgram(file.statements, new Map(program.queries.map((q) => [q.name, q]))), sink, { coalesce });
+  const e = new Engine(compileText(`${STREAM}\n${view}`), sink, { coalesce });
   return { e, sink };
 }
 

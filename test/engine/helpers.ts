@@ -1,14 +1,9 @@
-import { parse } from '../../src/lang/parser.js';
-import { check } from '../../src/lang/check.js';
-import { compileProgram } from '../../src/lang/compile.js';
+import { compileText } from '../../src/program.js';
 import { replayRows, type ReplayRecord } from '../../src/replay.js';
 
 /** Compiles query text (failing the test on any diagnostic) and replays rows through it. */
 export function run(sql: string, rows: Record<string, unknown>[]): ReplayRecord[] {
-  const file = parse('test.sql', sql);
-  const { diagnostics, program } = check([file]);
-  if (diagnostics.length) throw new Error(diagnostics.map((d) => `${d.pos.line}:${d.pos.col}: ${d.message}`).join('\n'));
-  return replayRows(compileProgram(file.statements, new Map(program.queries.map((q) => [q.name, q]))), rows);
+  return replayRows(compileText(sql, 'test.sql'), rows);
 }
 
 /** Compact form of output for assertions: "row v [start,end) {...}" with times in seconds. */

@@ -5,20 +5,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { WatermarkTracker } from '../../src/ingest/watermark.js';
-import { parse } from '../../src/lang/parser.js';
-import { check } from '../../src/lang/check.js';
-import { compileProgram } from '../../src/lang/compile.js';
+import { compileText } from '../../src/program.js';
 import { Engine } from '../../src/engine/engine.js';
 import { CollectingSink } from '../../src/engine/sink.js';
 import { STREAM } from './helpers.js';
 
 describe('watermarks over partitions', () => {
   it('a quiet partition holds windows open until it is idle', () => {
-    const file = parse('q.sql', `${STREAM}
+    const program = compileText(`${STREAM}
       CREATE VIEW f AS SELECT k, COUNT(*) AS n FROM s WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 0 SECONDS) GROUP BY k EMIT FINAL;`);
-    const { program } = check([file]);
     const sink = new CollectingSink();
-    const engine = new Engine(compileProgram(file.statements, new Map(program.queries.map((q) => [q.name, q]))), sink, { coalesce: false });
+    const engine = new Engine(program, sink, { coalesce: false });
     const wm = new WatermarkTracker({ idleMs: 30_000 });
     let wall = 1_000_000;
     wm.assign([0, 1], wall);

@@ -1,16 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parse } from '../../src/lang/parser.js';
-import { check } from '../../src/lang/check.js';
-import { compileProgram } from '../../src/lang/compile.js';
+import { compileText } from '../../src/program.js';
 import { Engine } from '../../src/engine/engine.js';
 import { CollectingSink } from '../../src/engine/sink.js';
 import { STREAM } from './helpers.js';
 
 function engineFor(sql: string, sink = new CollectingSink()) {
-  const file = parse('q.sql', sql);
-  const { diagnostics, program } = check([file]);
-  expect(diagnostics).toEqual([]);
-  return { engine: new Engine(compileProgram(file.statements, new Map(program.queries.map((q) => [q.name, q]))), sink, { coalesce: false }), sink };
+  return { engine: new Engine(compileText(sql), sink, { coalesce: false }), sink };
 }
 
 const KEEP = `CREATE VIEW keep AS SELECT k, COUNT(*) AS n FROM s WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY k EMIT FINAL;`;

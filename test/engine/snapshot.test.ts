@@ -5,9 +5,7 @@
  * continues exactly like one that never stopped.
  */
 import { describe, expect, it } from 'vitest';
-import { parse } from '../../src/lang/parser.js';
-import { check } from '../../src/lang/check.js';
-import { compileProgram } from '../../src/lang/compile.js';
+import { compileText } from '../../src/program.js';
 import { Engine } from '../../src/engine/engine.js';
 import { CollectingSink } from '../../src/engine/sink.js';
 import { STREAM } from './helpers.js';
@@ -24,10 +22,7 @@ const SQL = `${STREAM}
   CREATE ALERT quiet AS SELECT k, COUNT(*) AS n FROM s WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY k HAVING COUNT(*) = 0;`;
 
 function engine(sink = new CollectingSink()) {
-  const file = parse('q.sql', SQL);
-  const { diagnostics, program } = check([file]);
-  expect(diagnostics).toEqual([]);
-  const plan = compileProgram(file.statements, new Map(program.queries.map((q) => [q.name, q])));
+  const plan = compileText(SQL);
   return { engine: new Engine(plan, sink, { coalesce: true, wantsChanges: () => true }), sink };
 }
 
