@@ -206,7 +206,6 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
       }
     }
     for (let i = 0; i < runtimes.length; i++) if (consumed[i]! > 0) metrics.eventsConsumed.inc({ stream: runtimes[i]!.plan.name }, consumed[i]!);
-    for (const s of runtimes) engine.advance(s.plan.name, s.watermark.current());
     const last = batch.messages[batch.messages.length - 1];
     if (last) {
       const next = (BigInt(last.offset) + 1n).toString();
