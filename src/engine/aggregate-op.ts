@@ -96,7 +96,8 @@ export class AggregateOp implements QueryOp {
     env.row = row;
     if (plan.where && plan.where(env) !== true) return;
     const keys = this.keyScratch;
-    keys.length = plan.keys.length;
+    // Setting an array's length is a runtime call, even to its current value.
+    if (keys.length !== plan.keys.length) keys.length = plan.keys.length;
     for (let i = 0; i < plan.keys.length; i++) {
       const v = plan.keys[i]!(env);
       if (v === null) return this.sink.rejected(plan, 'null_key');
@@ -214,9 +215,10 @@ export class AggregateOp implements QueryOp {
       // Live mode's common case, an event extending the group's one session: update it in place.
       // (Replay replaces the session, so its old bounds are retracted first, as in ksqlDB.)
       if (Math.max(only.end, ts) < this.watermark - w.graceMs) return this.sink.late(plan, origin);
-      const key = group.keyStr + '\u0000' + only.start;
-      if (ts < only.start) this.dirty.delete(key);
-      if (ts < only.start) this.sink.retract(plan, { start: only.start, end: only.end }, keyRow(plan, group.keys), group.keyStr);
+      if (ts < only.start) {
+        this.dirty.delete(group.keyStr + '\u0000' + only.start);
+        this.sink.retract(plan, { start: only.start, end: only.end }, keyRow(plan, group.keys), group.keyStr);
+      }
       addToStates(plan, only.states, this.env, this.opts.nextSeq());
       if (ts < only.start) only.start = ts;
       if (ts > only.end) only.end = ts;

@@ -19,8 +19,9 @@ export interface Group {
   readonly keys: Value[];
   /**
    * Panes: paneStart (or 0 for an unwindowed aggregate) -> one partial state per aggregate slot.
-   * Most groups hold one pane at a time, kept inline; a Map is allocated only for more (a Map
-   * per group cost ~180 bytes at a million groups). Use getPane/setPane/deletePane.
+   * The newest pane, where nearly every event goes, is kept inline; older ones (hopping and
+   * sliding windows hold several) in a Map allocated only when needed (a Map per group cost ~180
+   * bytes at a million groups). Use getPane/setPane/deletePane.
    */
   pane: number;
   paneStates: unknown[] | null;
@@ -69,17 +70,26 @@ export function setPane(g: Group, p: number, states: unknown[]): void {
   if (g.paneStates === null || g.pane === p) {
     g.pane = p;
     g.paneStates = states;
-  } else (g.morePanes ??= new Map()).set(p, states);
+    return;
+  }
+  const more = (g.morePanes ??= new Map());
+  if (p > g.pane) {
+    more.set(g.pane, g.paneStates);
+    g.pane = p;
+    g.paneStates = states;
+  } else more.set(p, states);
 }
 
 /** Removes pane p; true when it existed. */
 export function deletePane(g: Group, p: number): boolean {
   const more = g.morePanes;
   if (g.pane === p && g.paneStates !== null) {
-    const next = more?.entries().next();
-    if (more && next && !next.done) {
-      [g.pane, g.paneStates] = next.value;
-      more.delete(g.pane);
+    if (more) {
+      let newest = -Infinity;
+      for (const k of more.keys()) if (k > newest) newest = k;
+      g.pane = newest;
+      g.paneStates = more.get(newest)!;
+      more.delete(newest);
       if (more.size === 0) g.morePanes = null;
     } else {
       g.pane = NaN;

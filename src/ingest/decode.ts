@@ -17,6 +17,7 @@ import { isUtf8 } from 'node:buffer';
 import type { ColumnType, ScalarType } from '../lang/ast.js';
 import type { StreamPlan } from '../plan.js';
 import type { Row, Value } from '../types.js';
+import { FieldScanner } from './json-fields.js';
 import { parseTimestamp } from './timestamp.js';
 
 export { parseTimestamp } from './timestamp.js';
@@ -171,11 +172,29 @@ function badValue(col: CompiledColumn, v: unknown, where: string): DecodeResult 
  * Compiles a stream's schema into a decoder. Rules (SPEC section 4): the value must be a JSON
  * object; declared columns are converted, unknown fields ignored, absent ones NULL; the
  * timestamp column (when declared) and the event id column (when declared) are required.
+ * Records are read from their bytes by a FieldScanner; the few it cannot decide (non-ASCII,
+ * differently-cased or duplicate fields, malformed JSON) go through JSON.parse, with the same result.
  */
 export function makeDecoder(stream: StreamPlan, opts: DecoderOptions = {}): Decoder {
-  const decodeObject = makeObjectDecoder(stream, opts);
+  const schema = compileSchema(stream, opts);
+  const decodeObject = objectDecoder(schema);
+  const { fromValue, template } = schema;
+  const scanner = new FieldScanner(fromValue.map((c) => c.name));
   return (value, key, recordTimestampMs) => {
     if (value === null || value.length === 0) return fail('empty', 'record has no value (tombstone)');
+    if (scanner.scan(value)) {
+      const row: Row = { ...template };
+      const values = scanner.values;
+      for (let i = 0; i < fromValue.length; i++) {
+        const v = values[i];
+        if (v === undefined || v === null) continue;
+        const col = fromValue[i] as CompiledColumn;
+        const out = col.convert(v);
+        if (out === BAD) return badValue(col, v, '');
+        row[col.name] = out;
+      }
+      return finishRow(schema, row, key, recordTimestampMs);
+    }
     const text = value.toString('utf8');
     // Buffer#toString replaces invalid bytes with U+FFFD silently; confirm only when one shows up.
     if (text.includes('\uFFFD') && !isUtf8(value)) return fail('not_json', 'value is not valid UTF-8');
@@ -194,6 +213,24 @@ export function makeDecoder(stream: StreamPlan, opts: DecoderOptions = {}): Deco
 
 /** Like makeDecoder, for callers that already hold the parsed object (replay). */
 export function makeObjectDecoder(stream: StreamPlan, opts: DecoderOptions = {}): ObjectDecoder {
+  return objectDecoder(compileSchema(stream, opts));
+}
+
+/** A stream's schema compiled for decoding. */
+interface CompiledSchema {
+  readonly fromKey: readonly CompiledColumn[];
+  readonly fromValue: readonly CompiledColumn[];
+  /**
+   * Every row starts as a copy of this all-NULL template: V8 clones an object of a known shape
+   * in one step, and every row of the stream shares that shape (one hidden class downstream).
+   */
+  readonly template: Row;
+  readonly tsCol: string | null;
+  readonly idCol: string | null;
+  readonly readKey: (key: Buffer | null, row: Row) => DecodeResult | null;
+}
+
+function compileSchema(stream: StreamPlan, opts: DecoderOptions): CompiledSchema {
   const compile = (c: StreamPlan['columns'][number]): CompiledColumn => ({
     name: c.name,
     convert: converterFor(c.type),
@@ -202,14 +239,13 @@ export function makeObjectDecoder(stream: StreamPlan, opts: DecoderOptions = {})
   });
   const fromKey = opts.keysFromValue ? [] : stream.columns.filter((c) => c.key).map(compile);
   const fromValue = stream.columns.filter((c) => opts.keysFromValue || !c.key).map(compile);
-  // Every row starts as a copy of this all-NULL template: V8 clones an object of a known shape in
-  // one step, and every row of the stream shares that shape (one hidden class downstream).
   const template: Row = {};
   for (const c of stream.columns) template[c.name] = null;
-  const tsCol = stream.timestampColumn;
-  const idCol = stream.eventIdColumn;
-  const readKey = makeKeyReader(fromKey);
+  return { fromKey, fromValue, template, tsCol: stream.timestampColumn, idCol: stream.eventIdColumn, readKey: makeKeyReader(fromKey) };
+}
 
+function objectDecoder(schema: CompiledSchema): ObjectDecoder {
+  const { fromValue, template } = schema;
   return (obj, key, recordTimestampMs) => {
     const row: Row = { ...template };
     for (let i = 0; i < fromValue.length; i++) {
@@ -221,29 +257,35 @@ export function makeObjectDecoder(stream: StreamPlan, opts: DecoderOptions = {})
       if (out === BAD) return badValue(col, v, '');
       row[col.name] = out;
     }
-    if (fromKey.length > 0) {
-      const err = readKey(key, row);
-      if (err !== null) return err;
-    }
-    let ts = recordTimestampMs;
-    if (tsCol !== null) {
-      const t = row[tsCol];
-      if (t === null || t === undefined) return fail('missing_timestamp', `timestamp column ${tsCol} is missing or null`);
-      const ms = parseTimestamp(t);
-      if (ms === null) return fail('bad_timestamp', `${tsCol}: not a timestamp: ${preview(t)}`);
-      if (ms < 0) return fail('bad_timestamp', `${tsCol}: ${ms} is before 1970`);
-      ts = ms;
-    }
-    let eventId: string | null = null;
-    if (idCol !== null) {
-      const id = row[idCol];
-      if (id === null || id === undefined || id === '') {
-        return fail('missing_event_id', `event id column ${idCol} is missing, null or empty`);
-      }
-      eventId = typeof id === 'string' ? id : typeof id === 'object' ? JSON.stringify(id) : String(id);
-    }
-    return { ok: true, row, ts, eventId };
+    return finishRow(schema, row, key, recordTimestampMs);
   };
+}
+
+/** Key columns, event time and event id of a row whose value columns are converted. */
+function finishRow(schema: CompiledSchema, row: Row, key: Buffer | null, recordTimestampMs: number): DecodeResult {
+  const { tsCol, idCol } = schema;
+  if (schema.fromKey.length > 0) {
+    const err = schema.readKey(key, row);
+    if (err !== null) return err;
+  }
+  let ts = recordTimestampMs;
+  if (tsCol !== null) {
+    const t = row[tsCol];
+    if (t === null || t === undefined) return fail('missing_timestamp', `timestamp column ${tsCol} is missing or null`);
+    const ms = parseTimestamp(t);
+    if (ms === null) return fail('bad_timestamp', `${tsCol}: not a timestamp: ${preview(t)}`);
+    if (ms < 0) return fail('bad_timestamp', `${tsCol}: ${ms} is before 1970`);
+    ts = ms;
+  }
+  let eventId: string | null = null;
+  if (idCol !== null) {
+    const id = row[idCol];
+    if (id === null || id === undefined || id === '') {
+      return fail('missing_event_id', `event id column ${idCol} is missing, null or empty`);
+    }
+    eventId = typeof id === 'string' ? id : typeof id === 'object' ? JSON.stringify(id) : String(id);
+  }
+  return { ok: true, row, ts, eventId };
 }
 
 /**
