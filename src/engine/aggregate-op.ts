@@ -22,7 +22,11 @@ import {
   paneEntries,
   setPane,
   cloneStates,
+  createDetectors,
+  detectorsToJSON,
+  restoreDetectors,
   evalBaselines,
+  groupKeys,
   initStates,
   keyRow,
   keyString,
@@ -54,6 +58,8 @@ export class AggregateOp implements QueryOp {
   private readonly aggOut: Value[] = [];
   /** Group key values of the current event, reused (copied only for a new group). */
   private readonly keyScratch: Value[] = [];
+  /** env.keys of a group whose key is one string (Group.keys is null then). */
+  private readonly oneKey: Value[] = [null];
   /** Time windows: closeAt -> window start (sliding: pane start). Sessions: SessionRef. */
   private readonly closing = new MinHeap<number | SessionRef>();
   /** Time windows: pane start -> groups with data in that pane (one Set.add per event). */
@@ -107,11 +113,11 @@ export class AggregateOp implements QueryOp {
     let group = this.groups.get(keyStr);
     if (!group) {
       if (this.groups.size >= plan.maxGroups) return this.sink.rejected(plan, 'max_groups');
-      group = newGroup(keyStr, keys.slice(), ts, this.nextOrdinal++);
-      if (plan.kind === 'alert' && plan.window) group.closedWithData = new Set();
+      group = newGroup(keyStr, keys, ts, this.nextOrdinal++);
+      if (plan.kind === 'alert' && plan.window) group.absence = { firstSeen: ts, closedWithData: new Set() };
       this.groups.set(keyStr, group);
       this.snap?.skip(group);
-    } else this.snap?.touch(group);
+    } else this.snap?.touch(group, group.keyStr);
     const w = plan.window;
     if (!w) {
       let states = getPane(group, 0);
@@ -199,7 +205,7 @@ export class AggregateOp implements QueryOp {
       if (!groups) continue;
       this.index.delete(p);
       for (const g of groups) {
-        this.snap?.touch(g);
+        this.snap?.touch(g, g.keyStr);
         if (deletePane(g, p)) this.openPanes--;
         this.maybeForget(g);
       }
@@ -217,7 +223,7 @@ export class AggregateOp implements QueryOp {
       if (Math.max(only.end, ts) < this.watermark - w.graceMs) return this.sink.late(plan, origin);
       if (ts < only.start) {
         this.dirty.delete(group.keyStr + '\u0000' + only.start);
-        this.sink.retract(plan, { start: only.start, end: only.end }, keyRow(plan, group.keys), group.keyStr);
+        this.sink.retract(plan, { start: only.start, end: only.end }, keyRow(plan, groupKeys(group)), group.keyStr);
       }
       addToStates(plan, only.states, this.env, this.opts.nextSeq());
       if (ts < only.start) only.start = ts;
@@ -246,7 +252,7 @@ export class AggregateOp implements QueryOp {
       s.closed = true; // absorbed: its heap entry is now stale
       this.dirty.delete(group.keyStr + '\u0000' + s.start);
       // Kafka Streams forwards a tombstone for every merged session; ksqlDB's output shows it.
-      if (this.wantsChanges()) this.sink.retract(plan, { start: s.start, end: s.end }, keyRow(plan, group.keys), group.keyStr);
+      if (this.wantsChanges()) this.sink.retract(plan, { start: s.start, end: s.end }, keyRow(plan, groupKeys(group)), group.keyStr);
     }
     addToStates(plan, states, this.env, this.opts.nextSeq());
     const session: Session = { start, end, states, closed: false };
@@ -290,7 +296,7 @@ export class AggregateOp implements QueryOp {
   /** A table's row as subscribers see it; null retracts it (it fails HAVING, as in ksqlDB). */
   private emitTableRow(group: Group, row: Row | null): void {
     if (row) this.sink.row(this.plan, null, row, group.keyStr, { visible: true, closed: false });
-    else this.sink.retract(this.plan, null, keyRow(this.plan, group.keys), group.keyStr);
+    else this.sink.retract(this.plan, null, keyRow(this.plan, groupKeys(group)), group.keyStr);
   }
 
   /** Emits pending coalesced changes (live mode; called every flush interval). */
@@ -307,7 +313,7 @@ export class AggregateOp implements QueryOp {
   }
 
   private emitChange(group: Group, start: number, session: Session | null): void {
-    this.snap?.touch(group);
+    this.snap?.touch(group, group.keyStr);
     const computed = this.compute(group, start, session, false);
     if (!computed) return;
     const { window, row, pass } = computed;
@@ -315,7 +321,7 @@ export class AggregateOp implements QueryOp {
     // As ksqlDB's table filter: every update that fails HAVING is a retraction (a tombstone),
     // whether or not a row of that group and window was shown before.
     if (pass) this.sink.row(plan, window, row, group.keyStr, { visible: true, closed: false });
-    else this.sink.retract(plan, window, keyRow(plan, group.keys), group.keyStr);
+    else this.sink.retract(plan, window, keyRow(plan, groupKeys(group)), group.keyStr);
   }
 
   /**
@@ -349,11 +355,15 @@ export class AggregateOp implements QueryOp {
   private finish(group: Group, states: unknown[], window: WindowBounds | null, final: boolean) {
     const plan = this.plan;
     const env = this.env;
-    env.keys = group.keys;
+    if (group.keys) env.keys = group.keys;
+    else {
+      this.oneKey[0] = group.keyStr;
+      env.keys = this.oneKey;
+    }
     env.aggs = results(plan, states, this.aggOut);
     env.wstart = window ? window.start : null;
     env.wend = window ? window.end : null;
-    evalBaselines(plan, group, env, window ? window.start : group.lastSeen, final);
+    if (plan.baselines.length > 0) evalBaselines(plan, (group.detectors ??= createDetectors(plan)), env, window ? window.start : group.lastSeen, final);
     const row = project(plan, env);
     const pass = plan.having ? plan.having(env) === true : true;
     return { window, row, pass };
@@ -402,7 +412,7 @@ export class AggregateOp implements QueryOp {
   private closeTimeWindow(start: number, w: TimeWindowDef): void {
     this.scheduled.delete(start);
     for (const group of this.groupsOfWindow(start, w)) {
-      this.snap?.touch(group);
+      this.snap?.touch(group, group.keyStr);
       const key = group.keyStr + '\u0000' + start;
       const pending = this.dirty.get(key);
       if (pending) {
@@ -411,7 +421,7 @@ export class AggregateOp implements QueryOp {
       }
       const computed = this.compute(group, start, null, true);
       if (computed) this.emitClosed(group, computed.window, computed.row, computed.pass, start);
-      if (group.closedWithData) group.closedWithData.add(start);
+      group.absence?.closedWithData.add(start);
     }
     // Panes whose last window this was can no longer change anything: evict them.
     this.evictPanes(w.type === 'SLIDING' ? start - w.sizeMs + 2 * w.paneMs : start + w.advanceMs, w);
@@ -422,7 +432,7 @@ export class AggregateOp implements QueryOp {
    * extend it (ksqlDB's EMIT FINAL suppression uses the same time).
    */
   private closeSession(group: Group, session: Session): void {
-    this.snap?.touch(group);
+    this.snap?.touch(group, group.keyStr);
     session.closed = true;
     const key = group.keyStr + '\u0000' + session.start;
     if (this.dirty.delete(key)) this.emitChange(group, session.start, session);
@@ -447,7 +457,7 @@ export class AggregateOp implements QueryOp {
   }
 
   private evaluateAlert(group: Group, row: Row, matched: boolean, at: number, window: WindowBounds | null): void {
-    this.opts.alert?.evaluate(this.plan, keyRow(this.plan, group.keys), row, matched, at, window);
+    this.opts.alert?.evaluate(this.plan, keyRow(this.plan, groupKeys(group)), row, matched, at, window);
   }
 
   /**
@@ -460,7 +470,7 @@ export class AggregateOp implements QueryOp {
     if (this.absenceCursor === null) {
       if (this.groups.size === 0) return;
       let first = Infinity;
-      for (const g of this.groups.values()) first = Math.min(first, g.firstSeen);
+      for (const g of this.groups.values()) first = Math.min(first, g.absence?.firstSeen ?? g.lastSeen);
       // The first window holding `first`, aligned like windowStartsFor: a cursor off the window
       // grid (size not a multiple of advance) would never meet closedWithData and report every
       // window as empty.
@@ -471,16 +481,16 @@ export class AggregateOp implements QueryOp {
     for (let n = 0; this.absenceCursor <= limit && n < 10_000; n++, this.absenceCursor += w.advanceMs) {
       const s = this.absenceCursor;
       for (const g of this.groups.values()) {
-        if (g.firstSeen >= s + w.sizeMs || g.lastSeen < s - forget) continue;
-        this.snap?.touch(g);
-        if (g.closedWithData?.delete(s)) continue;
+        if ((g.absence?.firstSeen ?? g.lastSeen) >= s + w.sizeMs || g.lastSeen < s - forget) continue;
+        this.snap?.touch(g, g.keyStr);
+        if (g.absence?.closedWithData.delete(s)) continue;
         const { row, pass } = this.finish(g, empty, { start: s, end: s + w.sizeMs }, true);
         this.evaluateAlert(g, row, pass, s + w.sizeMs, { start: s, end: s + w.sizeMs });
       }
     }
     for (const [k, g] of this.groups) {
       if (g.lastSeen < limit - forget && paneCount(g) === 0) {
-        this.snap?.touch(g);
+        this.snap?.touch(g, g.keyStr);
         this.groups.delete(k);
       }
     }
@@ -494,7 +504,7 @@ export class AggregateOp implements QueryOp {
     const out: Row[] = [];
     const w = this.plan.window;
     for (const group of this.groups.values()) {
-      if (!group.detectors && this.plan.baselines.length > 0) this.snap?.touch(group); // peeking creates detectors
+      if (!group.detectors && this.plan.baselines.length > 0) this.snap?.touch(group, group.keyStr); // peeking creates detectors
       if (w?.type === 'SESSION') {
         for (const s of group.sessions) {
           const c = this.compute(group, s.start, s, false);
@@ -526,13 +536,14 @@ export class AggregateOp implements QueryOp {
     // Empty parts are left out (restore() defaults them): a million groups is a lot of text.
     const serialise = (g: Group) => {
       const o: Record<string, unknown> = { k: g.keyStr };
-      if (!(g.keys.length === 1 && g.keys[0] === g.keyStr)) o.keys = g.keys;
+      if (g.keys) o.keys = g.keys;
       if (paneCount(g) > 0) o.panes = paneEntries(g).map(([p, st]) => [p, ser(st)]);
       if (g.sessions.length > 0) o.sessions = g.sessions.map((s) => ({ start: s.start, end: s.end, states: ser(s.states) }));
-      if (g.detectors) o.det = g.detectors.map((d) => d.toJSON());
-      if (g.closedWithData) o.cw = [...g.closedWithData];
-      o.f = g.firstSeen;
-      if (g.lastSeen !== g.firstSeen) o.l = g.lastSeen;
+      if (g.detectors) o.det = detectorsToJSON(g.detectors);
+      if (g.absence) o.cw = [...g.absence.closedWithData];
+      const first = g.absence?.firstSeen ?? g.lastSeen;
+      o.f = first;
+      if (g.lastSeen !== first) o.l = g.lastSeen;
       o.o = g.ordinal;
       return JSON.stringify(o);
     };
@@ -563,8 +574,8 @@ export class AggregateOp implements QueryOp {
     for (const g of groups) {
       const group = newGroup(g.k, g.keys ?? [g.k], g.f, this.nextOrdinal++);
       group.lastSeen = g.l ?? g.f;
-      group.closedWithData = g.cw ? new Set(g.cw) : null;
-      group.detectors = g.det ? g.det.map((d, i) => plan.baselines[i]!.factory.restore(d)) : null;
+      if (plan.kind === 'alert' && w) group.absence = { firstSeen: g.f, closedWithData: new Set(g.cw ?? []) };
+      group.detectors = g.det ? restoreDetectors(plan, g.det) : null;
       for (const [p, st] of g.panes ?? []) setPane(group, p, de(st));
       this.openPanes += paneCount(group);
       this.groups.set(g.k, group);

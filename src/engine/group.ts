@@ -16,7 +16,11 @@ export interface Session {
 
 export interface Group {
   readonly keyStr: string;
-  readonly keys: Value[];
+  /**
+   * The group key values; null when the key is one string, keyStr itself (the common case: an
+   * array per group cost 56 bytes at a million groups). Read them with groupKeys().
+   */
+  readonly keys: Value[] | null;
   /**
    * Panes: paneStart (or 0 for an unwindowed aggregate) -> one partial state per aggregate slot.
    * The newest pane, where nearly every event goes, is kept inline; older ones (hopping and
@@ -27,14 +31,21 @@ export interface Group {
   paneStates: unknown[] | null;
   morePanes: Map<number, unknown[]> | null;
   sessions: Session[];
-  detectors: Detector[] | null;
-  /** Alerts only: closed window starts that had data, consumed by absence evaluation. */
-  closedWithData: Set<number> | null;
+  detectors: Detectors | null;
+  /** Windowed alerts only (absence evaluation); null for every other group. */
+  absence: Absence | null;
   /** Creation order: groups closing together are emitted in this order (also after a restore). */
   ordinal: number;
-  /** Event time of the group's first and latest data (absence evaluation). */
-  firstSeen: number;
+  /** Event time of the group's latest data. */
   lastSeen: number;
+}
+
+/** What absence evaluation of a windowed alert needs per group. */
+export interface Absence {
+  /** Event time of the group's first data: no window before it is reported empty. */
+  readonly firstSeen: number;
+  /** Closed window starts that had data, consumed by absence evaluation. */
+  readonly closedWithData: Set<number>;
 }
 
 /** A stable string for a group key; NULL keys are filtered out before this is called. */
@@ -53,11 +64,16 @@ export function keyString(keys: readonly Value[]): string {
  */
 export const NO_SESSIONS: Session[] = Object.freeze([]) as unknown as Session[];
 
-export function newGroup(keyStr: string, keys: Value[], at: number, ordinal: number): Group {
+export function newGroup(keyStr: string, keys: readonly Value[], at: number, ordinal: number): Group {
   return {
-    keyStr, keys, pane: NaN, paneStates: null, morePanes: null, sessions: NO_SESSIONS,
-    detectors: null, closedWithData: null, ordinal, firstSeen: at, lastSeen: at,
+    keyStr, keys: keys.length === 1 && keys[0] === keyStr ? null : keys.slice(), pane: NaN, paneStates: null, morePanes: null, sessions: NO_SESSIONS,
+    detectors: null, absence: null, ordinal, lastSeen: at,
   };
+}
+
+/** A group's key values (allocates for a one-string key: for closing windows, not per event). */
+export function groupKeys(g: Group): Value[] {
+  return g.keys ?? [g.keyStr];
 }
 
 /** The partial states of pane p, if the group has data in it. */
@@ -144,18 +160,41 @@ export function results(plan: QueryPlan, states: unknown[], out: Value[]): Value
  * window, or a per-row query's row); otherwise the score is computed on a copy, leaving the
  * baseline as it was (an EMIT CHANGES row of a window that may still change).
  */
-export function evalBaselines(plan: QueryPlan, group: { detectors: Detector[] | null }, env: Env, t: number, update: boolean): void {
+export function evalBaselines(plan: QueryPlan, detectors: Detectors, env: Env, t: number, update: boolean): void {
   const slots = plan.baselines;
   if (slots.length === 0) return;
-  if (!group.detectors) group.detectors = slots.map((s) => s.factory.create());
   env.base.length = slots.length;
   for (let i = 0; i < slots.length; i++) {
     const slot = slots[i]!;
     const x = slot.arg(env);
     const num = typeof x === 'number' ? x : null;
-    const det = update ? group.detectors[i]! : slot.factory.restore(group.detectors[i]!.toJSON());
+    const live = Array.isArray(detectors) ? detectors[i]! : detectors;
+    const det = update ? live : slot.factory.restore(live.toJSON());
     env.base[i] = det.update(num, t);
   }
+}
+
+/**
+ * A group's baselines: the detector itself when the query has one baseline (an array of one cost
+ * 56 bytes a group), else one detector per baseline.
+ */
+export type Detectors = Detector | Detector[];
+
+/** Fresh detectors for each baseline of a query (which has at least one). */
+export function createDetectors(plan: QueryPlan): Detectors {
+  const slots = plan.baselines;
+  return slots.length === 1 ? slots[0]!.factory.create() : slots.map((s) => s.factory.create());
+}
+
+/** The checkpoint form of a group's baselines: one JSON value per baseline. */
+export function detectorsToJSON(d: Detectors): unknown[] {
+  return Array.isArray(d) ? d.map((x) => x.toJSON()) : [d.toJSON()];
+}
+
+/** Detectors from their checkpoint form (detectorsToJSON). */
+export function restoreDetectors(plan: QueryPlan, json: readonly unknown[]): Detectors {
+  const list = json.map((d, i) => plan.baselines[i]!.factory.restore(d));
+  return list.length === 1 ? list[0]! : list;
 }
 
 /** Evaluates the SELECT list into a row. */

@@ -4,27 +4,21 @@
  */
 import type { QueryPlan } from '../lang/compile.js';
 import { emptyEnv } from '../lang/expr.js';
-import type { Detector } from '../detect/index.js';
 import type { EngineSink } from './sink.js';
-import { evalBaselines, keyString, project } from './group.js';
+import { createDetectors, detectorsToJSON, evalBaselines, keyString, project, restoreDetectors, type Detectors } from './group.js';
 import type { AlertHook } from './alert-hook.js';
 import type { QueryOp } from './query-op.js';
 import { GroupSnapshot, opSnapshot, type OpSnapshot } from './snapshot.js';
 import type { Row, Value } from '../types.js';
 
-interface RowGroup {
-  /** The map key (the group's own, so a snapshot can serialise it from the value alone). */
-  readonly key: string;
-  detectors: Detector[] | null;
-}
-
 export class RowOp implements QueryOp {
   downstream: QueryOp[] = [];
-  readonly groups = new Map<string, RowGroup>();
+  /** The baselines of each group (key), for queries with baselines; nothing else is kept per key. */
+  readonly groups = new Map<string, Detectors>();
   watermark = -Infinity;
   private readonly env = emptyEnv();
   /** The checkpoint snapshot in progress: every change to a group goes through snap.touch first. */
-  private snap: GroupSnapshot<RowGroup> | null = null;
+  private snap: GroupSnapshot<Detectors> | null = null;
 
   constructor(
     readonly plan: QueryPlan,
@@ -63,12 +57,12 @@ export class RowOp implements QueryOp {
     }
     // Only baselines keep state per key: a query without them keeps nothing, whatever the keys.
     if (plan.baselines.length > 0) {
-      let group = this.groups.get(key);
-      if (!group) {
-        this.groups.set(key, (group = { key, detectors: null }));
-        this.snap?.skip(group);
-      } else this.snap?.touch(group);
-      evalBaselines(plan, group, env, ts, true);
+      let detectors = this.groups.get(key);
+      if (!detectors) {
+        this.groups.set(key, (detectors = createDetectors(plan)));
+        this.snap?.skip(detectors);
+      } else this.snap?.touch(detectors, key);
+      evalBaselines(plan, detectors, env, ts, true);
     }
     const out = project(plan, env);
     const pass = !plan.having || plan.having(env) === true;
@@ -101,8 +95,7 @@ export class RowOp implements QueryOp {
    */
   beginSnapshot(barrier: boolean): OpSnapshot {
     if (barrier && this.snap) throw new Error(`query ${this.plan.name}: a snapshot is already in progress`);
-    const serialise = (g: RowGroup) =>
-      JSON.stringify({ k: g.key, det: g.detectors ? g.detectors.map((d) => d.toJSON()) : null });
+    const serialise = (detectors: Detectors, key: string) => JSON.stringify({ k: key, det: detectorsToJSON(detectors) });
     const head = `{"watermark":${Number.isFinite(this.watermark) ? this.watermark : null},"groups":[`;
     const snap = new GroupSnapshot(this.groups, serialise, head, ']}');
     return opSnapshot(snap, barrier ? (x) => (this.snap = x) : null);
@@ -112,8 +105,8 @@ export class RowOp implements QueryOp {
     const s = json as { watermark: number | null; groups: { k: string; det: unknown[] | null }[] };
     this.watermark = s.watermark ?? -Infinity;
     for (const g of s.groups) {
-      const detectors = g.det ? g.det.map((d, i) => this.plan.baselines[i]!.factory.restore(d)) : null;
-      this.groups.set(g.k, { key: g.k, detectors });
+      const detectors = g.det ? restoreDetectors(this.plan, g.det) : createDetectors(this.plan);
+      this.groups.set(g.k, detectors);
     }
   }
 }

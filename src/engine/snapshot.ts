@@ -17,9 +17,9 @@
 const PIECE_CHARS = 1 << 20;
 
 /** One operator's snapshot in progress; see the file comment. */
-export class GroupSnapshot<G extends object> {
+export class GroupSnapshot<G extends object, K = string> {
   private readonly done = new Set<G>();
-  private readonly iterator: Iterator<G>;
+  private readonly iterator: Iterator<[K, G]>;
   private readonly pieces: string[] = [];
   private buffer: string[] = [];
   private bufferChars = 0;
@@ -29,25 +29,25 @@ export class GroupSnapshot<G extends object> {
   /**
    * @param groups the operator's live group map, iterated lazily (a Map iterator sees entries
    *   deleted or added after it was created correctly: deleted ones are skipped, added ones come last)
-   * @param serialise one group as JSON text
+   * @param serialise one group (and its key in the map) as JSON text
    * @param head JSON text before the groups array, e.g. `{"watermark":1,"groups":[`
    * @param tail JSON text after it, e.g. `]}`
    */
   constructor(
-    groups: ReadonlyMap<unknown, G>,
-    private readonly serialise: (group: G) => string,
+    groups: ReadonlyMap<K, G>,
+    private readonly serialise: (group: G, key: K) => string,
     head: string,
     private readonly tail: string,
   ) {
-    this.iterator = groups.values();
+    this.iterator = groups.entries();
     this.pieces.push(head);
   }
 
-  /** Write barrier: call before any change to `group`. */
-  touch(group: G): void {
+  /** Write barrier: call before any change to `group` (whose key in the map is `key`). */
+  touch(group: G, key: K): void {
     if (this.complete || this.done.has(group)) return;
     this.done.add(group);
-    const text = this.serialise(group);
+    const text = this.serialise(group, key);
     const piece = this.count++ === 0 ? text : ',' + text;
     this.buffer.push(piece);
     this.bufferChars += piece.length;
@@ -68,7 +68,7 @@ export class GroupSnapshot<G extends object> {
     for (; i < maxGroups && !this.complete; i++) {
       const next = this.iterator.next();
       if (next.done) this.finish();
-      else this.touch(next.value);
+      else this.touch(next.value[1], next.value[0]);
     }
     return i;
   }
@@ -114,9 +114,9 @@ export interface OpSnapshot {
  * The OpSnapshot of an operator whose groups live in `groups`. `install(snap)` sets or clears the
  * operator's write barrier (the snap its change paths touch); null clears it.
  */
-export function opSnapshot<G extends object>(
-  snap: GroupSnapshot<G>,
-  install: ((snap: GroupSnapshot<G> | null) => void) | null,
+export function opSnapshot<G extends object, K>(
+  snap: GroupSnapshot<G, K>,
+  install: ((snap: GroupSnapshot<G, K> | null) => void) | null,
 ): OpSnapshot {
   install?.(snap);
   let cleared = false;
