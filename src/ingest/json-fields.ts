@@ -28,6 +28,10 @@ const MAX_DEPTH = 64;
 /** Strings up to this many bytes are interned: group keys repeat, so most need no allocation. */
 const INTERN_MAX_BYTES = 32;
 const INTERN_SLOTS = 16384;
+/** Lookups per field before deciding whether its strings repeat enough to intern. */
+const INTERN_SAMPLE = 1024;
+/** A field left out of interning is sampled again after this many strings. */
+const INTERN_RESAMPLE_AFTER = 1 << 16;
 /** 10^0 .. 10^22, every one exact as a double (Clinger's fast path). */
 const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
@@ -40,6 +44,9 @@ export class FieldScanner {
   /** The value read by the last readString/readNumber (a field rather than an allocated pair). */
   private value: unknown = undefined;
   private readonly interned: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
+  /** Per declared field: intern lookups and hits in the current sample (shouldIntern). */
+  private readonly internTries: Int32Array;
+  private readonly internHits: Int32Array;
   /** The bytes of each interned string (slot × INTERN_MAX_BYTES): compared as bytes, not characters. */
   private readonly internedBytes = Buffer.alloc(INTERN_SLOTS * INTERN_MAX_BYTES);
 
@@ -47,6 +54,8 @@ export class FieldScanner {
   constructor(names: readonly string[]) {
     this.names = names.map((n) => Buffer.from(n, 'latin1'));
     this.values = new Array<unknown>(names.length).fill(undefined);
+    this.internTries = new Int32Array(names.length);
+    this.internHits = new Int32Array(names.length);
   }
 
   /** Scans one record; false when the caller must decide with JSON.parse instead. */
@@ -71,7 +80,7 @@ export class FieldScanner {
       i = this.ws(i + 1);
       if (field >= 0) {
         if (values[field] !== undefined) return false; // a duplicate: JSON.parse keeps the last
-        i = this.readValue(i);
+        i = this.readValue(i, field);
         values[field] = this.value;
       } else {
         i = this.skipValue(i, 0);
@@ -126,10 +135,10 @@ export class FieldScanner {
   }
 
   /** Reads the value at i into this.value; returns the index after it, or -1. */
-  private readValue(i: number): number {
+  private readValue(i: number, field: number): number {
     const buf = this.buf;
     const c = buf[i];
-    if (c === QUOTE) return this.readString(i);
+    if (c === QUOTE) return this.readString(i, field);
     if (c === MINUS || (c !== undefined && c >= DIGIT_0 && c <= DIGIT_9)) return this.readNumber(i);
     if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
       const end = this.skipValue(i, 0);
@@ -143,7 +152,7 @@ export class FieldScanner {
   }
 
   /** A string at i: interned when short and escape-free, else parsed from its (ASCII) slice. */
-  private readString(i: number): number {
+  private readString(i: number, field: number): number {
     const buf = this.buf;
     const n = buf.length;
     let j = i + 1;
@@ -156,7 +165,7 @@ export class FieldScanner {
     }
     const start = i + 1;
     const len = j - start;
-    if (len > INTERN_MAX_BYTES || len === 0) {
+    if (len > INTERN_MAX_BYTES || len === 0 || !this.shouldIntern(field)) {
       this.value = latin1(buf, start, j);
       return j + 1;
     }
@@ -168,6 +177,7 @@ export class FieldScanner {
     const at = slot * INTERN_MAX_BYTES;
     if (cached !== undefined && cached.length === len && sameBytes(pool, at, buf, start, len)) {
       this.value = cached;
+      this.internHits[field]!++;
     } else {
       const s = latin1(buf, start, j);
       this.interned[slot] = s;
@@ -175,6 +185,22 @@ export class FieldScanner {
       this.value = s;
     }
     return j + 1;
+  }
+
+  /**
+   * Whether to look this field's string up in the intern table. A field whose strings rarely
+   * repeat (event ids) only pays for the lookup and evicts useful entries, so after INTERN_SAMPLE
+   * lookups with fewer than a quarter hits it is left out for a while, then sampled again.
+   */
+  private shouldIntern(field: number): boolean {
+    const tries = ++this.internTries[field]!;
+    if (tries <= INTERN_SAMPLE) return true;
+    if (tries === INTERN_SAMPLE + 1 && this.internHits[field]! >= INTERN_SAMPLE / 4) {
+      this.internTries[field] = this.internHits[field] = 0; // a good field: sample again
+      return true;
+    }
+    if (tries >= INTERN_RESAMPLE_AFTER) this.internTries[field] = this.internHits[field] = 0;
+    return false;
   }
 
   /** A number at i (JSON grammar), converted exactly as JSON.parse does. */

@@ -134,7 +134,12 @@ function binValue(s: QuantileState, v: number): void {
 function toBins(s: QuantileState): void {
   const values = s.exact as number[];
   s.exact = null;
-  for (const v of values) binValue(s, v);
+  // The extremes first (values are sorted): a store then spans its final range in one allocation
+  // instead of growing bin by bin. The order of adds does not change the result.
+  const n = values.length;
+  binValue(s, values[n - 1]!);
+  if (n > 1) binValue(s, values[0]!);
+  for (let i = 1; i < n - 1; i++) binValue(s, values[i]!);
 }
 
 /** Adds one finite number (callers skip NULL and non-finite values). */
