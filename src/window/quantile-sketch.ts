@@ -78,7 +78,13 @@ class BinStore {
   }
 
   merge(from: BinStore): void {
-    for (let k = from.minKey; k <= from.maxKey && from.count > 0; k++) {
+    if (from.count === 0) return;
+    // Span from's range first: one allocation instead of one per key beyond the current range.
+    if (this.count > 0) {
+      if (from.maxKey > this.maxKey) this.extend(from.maxKey);
+      if (from.minKey < this.minKey) this.extend(from.minKey);
+    }
+    for (let k = from.minKey; k <= from.maxKey; k++) {
       const c = from.bins[k - from.offset] ?? 0;
       if (c !== 0) this.add(k, c);
     }
@@ -137,6 +143,7 @@ function toBins(s: QuantileState): void {
   // The extremes first (values are sorted): a store then spans its final range in one allocation
   // instead of growing bin by bin. The order of adds does not change the result.
   const n = values.length;
+  if (n === 0) return;
   binValue(s, values[n - 1]!);
   if (n > 1) binValue(s, values[0]!);
   for (let i = 1; i < n - 1; i++) binValue(s, values[i]!);
