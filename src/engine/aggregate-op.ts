@@ -135,9 +135,10 @@ export class AggregateOp implements QueryOp {
       return;
     }
     // The newest window holding ts closes last: if it is closed, the event is late for all.
-    const newest = ts - (((ts % w.advanceMs) + w.advanceMs) % w.advanceMs);
-    if (newest + w.sizeMs + w.graceMs <= this.watermark) return this.sink.late(plan, origin);
+    // (Panes are advance-sized unless the advance does not divide the size.)
     const p = paneStart(ts, w.paneMs);
+    const newest = w.paneMs === w.advanceMs ? p : paneStart(ts, w.advanceMs);
+    if (newest + w.sizeMs + w.graceMs <= this.watermark) return this.sink.late(plan, origin);
     if (this.addToPane(group, p, ts)) this.indexPane(p, group, w);
     if (this.wantsChanges()) {
       for (const s of windowStartsFor(ts, w)) if (s + w.sizeMs + w.graceMs > this.watermark) this.changed(group, s, null);
