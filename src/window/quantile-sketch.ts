@@ -16,7 +16,7 @@ export const PERCENTILE_RELATIVE_ACCURACY = 0.01;
 /** Bins per sign before the lowest-magnitude bins collapse: bounds memory at 2 × 2048 bins. */
 export const PERCENTILE_BIN_LIMIT = 2048;
 /** Values kept exactly (sorted) before switching to bins: small panes stay small and exact. */
-export const PERCENTILE_EXACT_LIMIT = 16;
+export const PERCENTILE_EXACT_LIMIT = 32;
 
 /** The library's LogarithmicMapping (not re-exported at its top level, so taken from a sketch). */
 const mapping = new ddsketch.DDSketch({ relativeAccuracy: PERCENTILE_RELATIVE_ACCURACY }).mapping;
@@ -159,7 +159,7 @@ export function quantileAdd(s: QuantileState, v: number): void {
     binValue(s, v);
     return;
   }
-  // Insertion into a sorted array of at most 16: cheaper than sorting at every result().
+  // Insertion into a sorted array of at most 32: cheaper than sorting at every result().
   let i = exact.length;
   exact.push(v);
   while (i > 0 && (exact[i - 1] as number) > v) {
@@ -191,7 +191,7 @@ export function quantileMerge(into: QuantileState, from: QuantileState): void {
 }
 
 /**
- * The value at 0-based rank floor(q × (n − 1)) in sorted order: exact while n <= 16, else within
+ * The value at 0-based rank floor(q × (n − 1)) in sorted order: exact while n <= 32, else within
  * 1% relative error of it; q = 0 and q = 1 give the exact minimum and maximum. NaN when empty.
  */
 export function quantileResult(s: QuantileState, q: number): number {
