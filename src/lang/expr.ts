@@ -31,14 +31,13 @@ export type Substitute = (e: Expr) => Compiled | null;
 /**
  * A reader of one column of the input row. Generated per column name, so each reader's property
  * load sees one name and one row shape (a monomorphic inline cache). One shared closure reading
- * `row[name]` sees every column of every query at one site and goes megamorphic: about a fifth
- * of the engine's per-event time in bench:core (docs/decisions.md, "Generated column readers").
+ * `row[name]` sees every column of every query at one site and goes megamorphic
+ * (docs/decisions.md, "Generated column readers").
  * The name is embedded as a JSON string literal, so no column name can inject code.
  */
 function columnReader(name: string): Compiled {
   const cached = readers.get(name);
   if (cached) return cached;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see above: a string literal key only
   const read = new Function('env', `const v = env.row[${JSON.stringify(name)}]; return v === undefined ? null : v;`) as Compiled;
   readers.set(name, read);
   return read;
