@@ -41,7 +41,11 @@ export type DecodeResult =
   | { readonly ok: true; readonly row: Row; readonly ts: number; readonly eventId: string | null }
   | { readonly ok: false; readonly reason: DecodeReason; readonly detail: string };
 
-/** Decodes one Kafka record of a stream. `recordTimestampMs` is used when no timestamp column is declared. */
+/**
+ * Decodes one Kafka record of a stream. `recordTimestampMs` is used when no timestamp column is
+ * declared. An ok result is one object per decoder, overwritten by its next call (an allocation
+ * per event less): read it before decoding the next record.
+ */
 export type Decoder = (value: Buffer | null, key: Buffer | null, recordTimestampMs: number) => DecodeResult;
 
 /** Decodes one already-parsed object (replay reads NDJSON/CSV itself); same rules as Decoder. */
@@ -180,6 +184,7 @@ export function makeDecoder(stream: StreamPlan, opts: DecoderOptions = {}): Deco
   const decodeObject = objectDecoder(schema);
   const { fromValue, template } = schema;
   const scanner = new FieldScanner(fromValue.map((c) => c.name));
+  const ok: OkResult = { ok: true, row: template, ts: 0, eventId: null };
   return (value, key, recordTimestampMs) => {
     if (value === null || value.length === 0) return fail('empty', 'record has no value (tombstone)');
     if (scanner.scan(value)) {
@@ -193,7 +198,7 @@ export function makeDecoder(stream: StreamPlan, opts: DecoderOptions = {}): Deco
         if (out === BAD) return badValue(col, v, '');
         row[col.name] = out;
       }
-      return finishRow(schema, row, key, recordTimestampMs);
+      return finishRow(schema, row, key, recordTimestampMs, ok);
     }
     const text = value.toString('utf8');
     // Buffer#toString replaces invalid bytes with U+FFFD silently; confirm only when one shows up.
@@ -257,12 +262,17 @@ function objectDecoder(schema: CompiledSchema): ObjectDecoder {
       if (out === BAD) return badValue(col, v, '');
       row[col.name] = out;
     }
-    return finishRow(schema, row, key, recordTimestampMs);
+    return finishRow(schema, row, key, recordTimestampMs, null);
   };
 }
 
-/** Key columns, event time and event id of a row whose value columns are converted. */
-function finishRow(schema: CompiledSchema, row: Row, key: Buffer | null, recordTimestampMs: number): DecodeResult {
+type OkResult = { -readonly [K in keyof Extract<DecodeResult, { ok: true }>]: Extract<DecodeResult, { ok: true }>[K] };
+
+/**
+ * Key columns, event time and event id of a row whose value columns are converted; an ok result
+ * is written into `out` when given (the decoder's reused result), else allocated.
+ */
+function finishRow(schema: CompiledSchema, row: Row, key: Buffer | null, recordTimestampMs: number, out: OkResult | null): DecodeResult {
   const { tsCol, idCol } = schema;
   if (schema.fromKey.length > 0) {
     const err = schema.readKey(key, row);
@@ -285,7 +295,11 @@ function finishRow(schema: CompiledSchema, row: Row, key: Buffer | null, recordT
     }
     eventId = typeof id === 'string' ? id : typeof id === 'object' ? JSON.stringify(id) : String(id);
   }
-  return { ok: true, row, ts, eventId };
+  if (out === null) return { ok: true, row, ts, eventId };
+  out.row = row;
+  out.ts = ts;
+  out.eventId = eventId;
+  return out;
 }
 
 /**
