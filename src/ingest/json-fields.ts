@@ -140,6 +140,10 @@ export class FieldScanner {
     const c = buf[i];
     if (c === QUOTE) return this.readString(i, field);
     if (c === MINUS || (c !== undefined && c >= DIGIT_0 && c <= DIGIT_9)) return this.readNumber(i);
+    if (c === OPEN_OBJECT) {
+      const end = this.readFlatObject(i, field);
+      if (end !== DECLINED) return end;
+    }
     if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
       const end = this.skipValue(i, 0);
       // Validated, ASCII-only JSON: parsing the slice gives what parsing the record would.
@@ -149,6 +153,45 @@ export class FieldScanner {
     const end = this.skipLiteral(i);
     if (end >= 0) this.value = c === 0x74 ? true : c === 0x66 ? false : null;
     return end;
+  }
+
+  /**
+   * An object of string values at i (`{"service":"api","region":"eu"}`, what MAP columns mostly
+   * hold), built directly into this.value. DECLINED for anything else (another value type, a
+   * `__proto__` key, a syntax error): the caller then validates and parses the slice.
+   */
+  private readFlatObject(i: number, field: number): number {
+    const buf = this.buf;
+    const n = buf.length;
+    const obj: Record<string, string> = {};
+    i = this.ws(i + 1);
+    if (i < n && buf[i] === CLOSE_OBJECT) {
+      this.value = obj;
+      return i + 1;
+    }
+    for (;;) {
+      if (i >= n || buf[i] !== QUOTE) return DECLINED;
+      i = this.readString(i, field);
+      const key = this.value as string;
+      if (i < 0 || key === '__proto__') return DECLINED;
+      i = this.ws(i);
+      if (i >= n || buf[i] !== COLON) return DECLINED;
+      i = this.ws(i + 1);
+      if (i >= n || buf[i] !== QUOTE) return DECLINED;
+      i = this.readString(i, field);
+      if (i < 0) return DECLINED;
+      // A repeated key keeps its first position and takes the last value, as in JSON.parse.
+      obj[key] = this.value as string;
+      i = this.ws(i);
+      if (i >= n) return DECLINED;
+      if (buf[i] === COMMA) {
+        i = this.ws(i + 1);
+        continue;
+      }
+      if (buf[i] !== CLOSE_OBJECT) return DECLINED;
+      this.value = obj;
+      return i + 1;
+    }
   }
 
   /** A string at i: interned when short and escape-free, else parsed from its (ASCII) slice. */
@@ -331,6 +374,8 @@ export class FieldScanner {
 
 const UNKNOWN = -1;
 const AMBIGUOUS = -2;
+/** readFlatObject's answer for an object it does not build itself. */
+const DECLINED = -2;
 const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
 const NULL = Buffer.from('null');

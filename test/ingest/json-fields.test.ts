@@ -21,6 +21,16 @@ describe('FieldScanner', () => {
     expect((scan('{"labels":{"a":"b","c":[1]}}') as unknown[])[5]).toEqual({ a: 'b', c: [1] });
   });
 
+  it('builds flat string objects itself, as JSON.parse would, and leaves the rest to it', () => {
+    for (const text of ['{"a":"b","a":"c","d":"e"}', '{"__proto__":"x","y":"z"}', '{"n":1,"s":"t"}', '{"k":{"x":"y"}}', '{"q":"a\\"b"}']) {
+      const got = (scan(`{"labels":${text}}`) as unknown[])[5] as Record<string, unknown>;
+      const want = JSON.parse(text) as Record<string, unknown>;
+      expect(got).toEqual(want);
+      expect(Object.keys(got)).toEqual(Object.keys(want));
+      expect(Object.getPrototypeOf(got)).toBe(Object.prototype);
+    }
+  });
+
   it('decodes escaped strings exactly as JSON.parse does', () => {
     expect((scan('{"host":"a\\"b\\\\c\\u00e9\\n"}') as unknown[])[2]).toBe('a"b\\c\u00e9\n');
   });
@@ -125,7 +135,7 @@ function randomRecord(rnd: () => number): string {
   const keys = [...NAMES, 'Host', 'VALUE', 'extra', 'e\\u0078tra', 'x'];
   const good: Record<string, readonly string[]> = {
     host: ['"a"', '"host-7"', '1'], value: ['1.5', '-0', '"2.5"', '1e-7'], n: ['3', '"4"'], ok: ['true', '"false"'],
-    labels: ['{"a":"b"}', '{"a":1,"b":null}', '{}'],
+    labels: ['{"a":"b"}', '{"a":1,"b":null}', '{}', '{"a":"b","a":"c","d":"e"}', '{"__proto__":"x"}', '{"k":"v\\"w"}', '{ "a" : "b" , "c":"d" }'],
   };
   const fields: string[] = [];
   const count = Math.floor(rnd() * 9);
