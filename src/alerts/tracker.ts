@@ -111,6 +111,9 @@ export class AlertTracker {
     // A stale entry (the same labels reached under another key order, then expired) is a miss.
     if (inst !== undefined && this.instances.get(inst.fingerprint) !== inst) inst = undefined;
     if (inst === undefined) {
+      // A group that does not match, with no instance at all to resolve: nothing to do, and no
+      // labels or fingerprint to build (the common case of a quiet rule).
+      if (!e.matched && this.instances.size === 0) return [];
       const labels = buildLabels(this.rule, e.groupLabels);
       const fp = fingerprint(labels);
       inst = this.instances.get(fp);
