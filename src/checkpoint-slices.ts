@@ -9,8 +9,8 @@
  */
 import type { EngineSnapshot } from './engine/engine.js';
 
-/** Groups serialised per step. */
-const GROUP_SLICE = 1_000;
+/** Groups serialised per step: small, since a group of a hopping percentile view can hold 30 sketches. */
+const GROUP_SLICE = 100;
 
 /** Meta state as taken at the cut (dedupe state is compact: base64 of its fingerprint arrays). */
 export interface CheckpointMeta {
