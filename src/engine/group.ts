@@ -66,7 +66,9 @@ export const NO_SESSIONS: Session[] = Object.freeze([]) as unknown as Session[];
 
 export function newGroup(keyStr: string, keys: readonly Value[], at: number, ordinal: number): Group {
   return {
-    keyStr, keys: keys.length === 1 && keys[0] === keyStr ? null : keys.slice(), pane: NaN, paneStates: null, morePanes: null, sessions: NO_SESSIONS,
+    keyStr,
+    keys: keys.length === 1 && keys[0] === keyStr ? null : keys.slice(),
+    pane: NaN, paneStates: null, morePanes: null, sessions: NO_SESSIONS,
     detectors: null, absence: null, ordinal, lastSeen: at,
   };
 }
