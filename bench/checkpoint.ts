@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileText } from '../src/program.js';
 import { Engine } from '../src/engine/engine.js';
-import type { EngineSink } from '../src/engine/sink.js';
+import { countingSink } from './counting-sink.js';
 import { Deduper } from '../src/ingest/dedupe.js';
 import { openStore } from '../src/sinks/store.js';
 import { checkpointPieces, runInSlices } from '../src/checkpoint-slices.js';
@@ -38,7 +38,7 @@ CREATE VIEW t1 WITH (max_groups = ${GROUPS * 2}) AS
   SELECT host, COUNT(*) AS n, AVG(value) AS mean FROM m WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY host;
 `;
 
-const sink: EngineSink = { row() {}, retract() {}, alert() {}, late() {}, rejected() {}, ruleError() {} };
+const sink = countingSink();
 
 function build(): Engine {
   const plan = compileText(SQL, 'bench.sql');

@@ -8,7 +8,7 @@
  */
 import { compileText } from '../src/program.js';
 import { Engine } from '../src/engine/engine.js';
-import type { EngineSink } from '../src/engine/sink.js';
+import { countingSink } from './counting-sink.js';
 import { makeDecoder } from '../src/ingest/decode.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -45,17 +45,7 @@ function events(): Buffer[] {
   return out;
 }
 
-const sink: EngineSink & { rows: number } = {
-  rows: 0,
-  row() {
-    this.rows++;
-  },
-  retract() {},
-  alert() {},
-  late() {},
-  rejected() {},
-  ruleError() {},
-};
+const sink = countingSink();
 
 function runEngine(buffers: Buffer[]): { seconds: number; engine: Engine } {
   const program = compileText(SQL, 'bench.sql');

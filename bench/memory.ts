@@ -14,7 +14,7 @@
  */
 import { compileText } from '../src/program.js';
 import { Engine } from '../src/engine/engine.js';
-import type { EngineSink } from '../src/engine/sink.js';
+import { countingSink } from './counting-sink.js';
 import type { Row } from '../src/types.js';
 
 const SIZES = (process.env.BENCH_MEMORY_SIZES ?? '100000,1000000').split(',').map(Number);
@@ -30,21 +30,7 @@ const ALERT = `CREATE ALERT z AS SELECT series, avg_v, ZSCORE(avg_v) AS z FROM v
 const gc = (globalThis as { gc?: () => void }).gc;
 
 /** Discards everything: only the engine's own state is measured. */
-const sink: EngineSink & { rows: number } = {
-  rows: 0,
-  row() {
-    this.rows++;
-  },
-  retract() {},
-  alert() {},
-  late() {},
-  rejected() {
-    throw new Error('row rejected (max_groups too small?)');
-  },
-  ruleError(_plan, err) {
-    throw err;
-  },
-};
+const sink = countingSink();
 
 function engineFor(sql: string): Engine {
   const program = compileText(sql, 'memory.sql');
