@@ -173,8 +173,7 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
     for (const m of batch.messages) {
       for (let i = 0; i < runtimes.length; i++) {
         const s = runtimes[i]!;
-        // The record timestamp (a string in kafkajs) is parsed only when it is the event time.
-        let r = s.decode(m.value, m.key, s.plan.timestampColumn === null ? Number(m.timestamp) : 0);
+        let r = s.decode(m.value, m.key, m.timestamp);
         // One event stamped far in the future would move the watermark past every open window
         // and make all later events late: refuse it like any other bad record.
         if (r.ok && r.ts > now + cfg.maxFutureMs) {

@@ -42,14 +42,15 @@ export type DecodeResult =
   | { readonly ok: false; readonly reason: DecodeReason; readonly detail: string };
 
 /**
- * Decodes one Kafka record of a stream. `recordTimestampMs` is used when no timestamp column is
- * declared. An ok result is one object per decoder, overwritten by its next call (an allocation
- * per event less): read it before decoding the next record.
+ * Decodes one Kafka record of a stream. `recordTimestamp` is the record's timestamp in epoch ms, a
+ * number or the string kafkajs gives; it is parsed, and used, only when the stream declares no
+ * timestamp column. An ok result is one object per decoder, overwritten by its next call (an
+ * allocation per event less): read it before decoding the next record.
  */
-export type Decoder = (value: Buffer | null, key: Buffer | null, recordTimestampMs: number) => DecodeResult;
+export type Decoder = (value: Buffer | null, key: Buffer | null, recordTimestamp: number | string) => DecodeResult;
 
 /** Decodes one already-parsed object (replay reads NDJSON/CSV itself); same rules as Decoder. */
-export type ObjectDecoder = (obj: Record<string, unknown>, key: Buffer | null, recordTimestampMs: number) => DecodeResult;
+export type ObjectDecoder = (obj: Record<string, unknown>, key: Buffer | null, recordTimestamp: number | string) => DecodeResult;
 
 export interface DecoderOptions {
   /**
@@ -185,7 +186,7 @@ export function makeDecoder(stream: StreamPlan, opts: DecoderOptions = {}): Deco
   const { fromValue, template } = schema;
   const scanner = new FieldScanner(fromValue.map((c) => c.name));
   const ok: OkResult = { ok: true, row: template, ts: 0, eventId: null };
-  return (value, key, recordTimestampMs) => {
+  return (value, key, recordTimestamp) => {
     if (value === null || value.length === 0) return fail('empty', 'record has no value (tombstone)');
     if (scanner.scan(value)) {
       const row: Row = { ...template };
@@ -198,7 +199,7 @@ export function makeDecoder(stream: StreamPlan, opts: DecoderOptions = {}): Deco
         if (out === BAD) return badValue(col, v, '');
         row[col.name] = out;
       }
-      return finishRow(schema, row, key, recordTimestampMs, ok);
+      return finishRow(schema, row, key, recordTimestamp, ok);
     }
     const text = value.toString('utf8');
     // Buffer#toString replaces invalid bytes with U+FFFD silently; confirm only when one shows up.
@@ -212,7 +213,7 @@ export function makeDecoder(stream: StreamPlan, opts: DecoderOptions = {}): Deco
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       return fail('not_object', `value is ${Array.isArray(parsed) ? 'an array' : `${preview(parsed)}`}, not an object`);
     }
-    return decodeObject(parsed as Record<string, unknown>, key, recordTimestampMs);
+    return decodeObject(parsed as Record<string, unknown>, key, recordTimestamp);
   };
 }
 
@@ -251,7 +252,7 @@ function compileSchema(stream: StreamPlan, opts: DecoderOptions): CompiledSchema
 
 function objectDecoder(schema: CompiledSchema): ObjectDecoder {
   const { fromValue, template } = schema;
-  return (obj, key, recordTimestampMs) => {
+  return (obj, key, recordTimestamp) => {
     const row: Row = { ...template };
     for (let i = 0; i < fromValue.length; i++) {
       const col = fromValue[i] as CompiledColumn;
@@ -262,7 +263,7 @@ function objectDecoder(schema: CompiledSchema): ObjectDecoder {
       if (out === BAD) return badValue(col, v, '');
       row[col.name] = out;
     }
-    return finishRow(schema, row, key, recordTimestampMs, null);
+    return finishRow(schema, row, key, recordTimestamp, null);
   };
 }
 
@@ -272,14 +273,15 @@ type OkResult = { -readonly [K in keyof Extract<DecodeResult, { ok: true }>]: Ex
  * Key columns, event time and event id of a row whose value columns are converted; an ok result
  * is written into `out` when given (the decoder's reused result), else allocated.
  */
-function finishRow(schema: CompiledSchema, row: Row, key: Buffer | null, recordTimestampMs: number, out: OkResult | null): DecodeResult {
+function finishRow(schema: CompiledSchema, row: Row, key: Buffer | null, recordTimestamp: number | string, out: OkResult | null): DecodeResult {
   const { tsCol, idCol } = schema;
   if (schema.fromKey.length > 0) {
     const err = schema.readKey(key, row);
     if (err !== null) return err;
   }
-  let ts = recordTimestampMs;
-  if (tsCol !== null) {
+  let ts: number;
+  if (tsCol === null) ts = Number(recordTimestamp);
+  else {
     const t = row[tsCol];
     if (t === null || t === undefined) return fail('missing_timestamp', `timestamp column ${tsCol} is missing or null`);
     const ms = parseTimestamp(t);

@@ -1,7 +1,7 @@
 /**
  * Reads the declared fields of one JSON object straight from a record's bytes: no string of the
  * whole record and no object holding every field, which is most of what JSON.parse costs a
- * decoder that wants 6 fields of 12 (docs/performance.md, "Decoding from bytes").
+ * decoder that wants 6 fields of 12 (docs/ingest.md, "Decoding").
  *
  * It validates the whole record as JSON but decides only the common case: an ASCII object, no
  * duplicate or differently-cased declared field, no nesting deeper than 64. On anything else
@@ -41,7 +41,7 @@ export class FieldScanner {
   readonly values: unknown[];
   private readonly names: Uint8Array[];
   private buf: Buffer = Buffer.alloc(0);
-  /** The value read by the last readString/readNumber (a field rather than an allocated pair). */
+  /** The value read by the last readValue (a field rather than an allocated pair). */
   private value: unknown = undefined;
   private readonly interned: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
   /** Per declared field: intern lookups and hits in the current sample (shouldIntern). */
@@ -139,7 +139,7 @@ export class FieldScanner {
     const buf = this.buf;
     const c = buf[i];
     if (c === QUOTE) return this.readString(i, field);
-    if (c === MINUS || (c !== undefined && c >= DIGIT_0 && c <= DIGIT_9)) return this.readNumber(i);
+    if (c === MINUS || (c !== undefined && c >= DIGIT_0 && c <= DIGIT_9)) return this.readNumber(i, true);
     if (c === OPEN_OBJECT) {
       const end = this.readFlatObject(i, field);
       if (end !== DECLINED) return end;
@@ -246,8 +246,11 @@ export class FieldScanner {
     return false;
   }
 
-  /** A number at i (JSON grammar), converted exactly as JSON.parse does. */
-  private readNumber(i: number): number {
+  /**
+   * A number at i (JSON grammar); with `convert`, its value into this.value, exactly as JSON.parse
+   * converts it (a skipped field's number is only validated).
+   */
+  private readNumber(i: number, convert: boolean): number {
     const buf = this.buf;
     const n = buf.length;
     const start = i;
@@ -292,6 +295,7 @@ export class FieldScanner {
       if (i === expStart) return -1;
       exponent += expNegative ? -e : e;
     }
+    if (!convert) return i;
     let v: number;
     // Up to 15 digits the mantissa is exact, and so is 10^k for k <= 22: one IEEE operation on
     // two exact operands rounds correctly. Anything else goes through Number(), as JSON.parse.
@@ -312,7 +316,7 @@ export class FieldScanner {
     if (i >= n) return -1;
     const c = buf[i]!;
     if (c === QUOTE) return this.skipString(i);
-    if (c === MINUS || (c >= DIGIT_0 && c <= DIGIT_9)) return this.readNumber(i);
+    if (c === MINUS || (c >= DIGIT_0 && c <= DIGIT_9)) return this.readNumber(i, false);
     if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
       if (depth >= MAX_DEPTH) return -1;
       const isObject = c === OPEN_OBJECT;
