@@ -2,6 +2,8 @@
  * The command line: argument parsing and the commands. The only module that reads process.argv.
  * Each command lives in src/commands/<name>.ts and registers itself on the program.
  */
+// First: it replaces kafkajs' record decoder, which must happen before kafkajs loads.
+import './ingest/kafkajs-records.js';
 import { Command, CommanderError } from 'commander';
 import { describeError } from './errors.js';
 import { registerKafka } from './commands/kafka.js';

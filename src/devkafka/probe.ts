@@ -3,6 +3,8 @@
  * least one live broker. An open port is not enough, since a KRaft broker listens before it has
  * registered with its controller and before it can serve metadata.
  */
+// First: it replaces kafkajs' record decoder, which must happen before kafkajs loads.
+import '../ingest/kafkajs-records.js';
 import { Kafka, logLevel } from 'kafkajs';
 
 /** True when bootstrap answers a DescribeCluster/Metadata request within about timeoutMs. */

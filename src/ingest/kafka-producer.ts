@@ -6,6 +6,8 @@
  * without limit while the broker is away (kafkajs' idempotent default), so a send outlasts a
  * broker restart instead of dropping dead letters or alerts.
  */
+// First: it replaces kafkajs' record decoder, which must happen before kafkajs loads.
+import './kafkajs-records.js';
 import kafkajs from 'kafkajs';
 import type { Producer } from 'kafkajs';
 import { describeError, SeismoError } from '../errors.js';

@@ -13,6 +13,8 @@
  * builds a fresh consumer with exponential backoff (retry() from errors.ts), logging one line per
  * state change. status() feeds /readyz.
  */
+// First: it replaces kafkajs' record decoder, which must happen before kafkajs loads.
+import './kafkajs-records.js';
 import kafkajs from 'kafkajs';
 import type { Batch, Consumer, ConsumerConfig, Kafka, KafkaConfig, LogEntry, SASLOptions } from 'kafkajs';
 import { describeError, retry, SeismoError } from '../errors.js';
