@@ -93,7 +93,7 @@ async function main(): Promise<void> {
 
   // After: the cut, then slices with batches in between, as app.ts does.
   const started = performance.now();
-  const meta = { positions: [], dedupe: [['m', dedupe.toJSON()] as const], watermarks: [] };
+  const meta = { positions: [], dedupe: [['m', dedupe.cut()] as const], watermarks: [] };
   const snap = engine.beginSnapshot();
   const cutMs = ms(started);
   const during: number[] = [];

@@ -18,12 +18,13 @@
  * BENCH_LATENCY_SECONDS (30, 0 to skip), SEISMO_KAFKA_BROKERS (127.0.0.1:9092),
  * BENCH_CPU_PROF=DIR (run the seismo child with --cpu-prof into DIR), BENCH_KEEP_TOPICS=1 (keep the
  * topics), BENCH_TOPIC=T (reuse a kept topic of BENCH_EVENTS records instead of producing one),
- * BENCH_ONLY=seismo (skip the two baselines, for profiling iterations), BENCH_LATENCY_RATE=R (skip
+ * BENCH_ONLY=seismo (skip the two baselines, for profiling iterations), BENCH_SEISMO_LOG=FILE (the seismo
+ * child's debug log to FILE.<tag>), BENCH_LATENCY_RATE=R (skip
  * the throughput part, measure latency at R events/s), BENCH_FLUSH_INTERVAL (seismo's
  * --flush-interval, default its own 100ms).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -268,16 +269,18 @@ async function startSeismo(dir: string, topic: string, alertsTopic: string, tag:
   const args = [
     ...nodeArgs, SEISMO_BIN, 'run', '--brokers', BROKERS.join(','), '--queries', qfile, '--db', join(dir, `${tag}.duckdb`),
     '--port', '0', '--group', uniqueName('bench-seismo'), '--alerts-topic', alertsTopic, '--dlq-topic', `${alertsTopic}-dlq`,
-    '--log-level', 'warn', '--dashboards', join(dir, 'no-dashboards'),
+    '--log-level', process.env.BENCH_SEISMO_LOG ? 'debug' : 'warn', '--dashboards', join(dir, 'no-dashboards'),
     ...(process.env.BENCH_FLUSH_INTERVAL ? ['--flush-interval', process.env.BENCH_FLUSH_INTERVAL] : []),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const logFile = process.env.BENCH_SEISMO_LOG;
+  if (logFile) child.stderr!.on('data', (d: Buffer) => appendFileSync(`${logFile}.${tag}`, d));
   let err = '';
   const url = await new Promise<string>((res, rej) => {
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
-      const m = /dashboard at (http:\/\/\S+?)\/?\n/.exec(err);
-      if (m) res(m[1]!);
+      const m = /dashboard at (http:\/\/[^\s"\\]+)/.exec(err);
+      if (m) res(m[1]!.replace(/\/$/, ''));
     });
     child.once('exit', (code) => rej(new Error(`seismo run exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`)));
   });

@@ -27,7 +27,7 @@ import { viewColumnSpecs } from './view-schema.js';
 import type { StreamPlan } from './plan.js';
 import type { Row } from './types.js';
 import type { AlertPayload } from './alerts/payload.js';
-import { checkpointPieces, runInSlices } from './checkpoint-slices.js';
+import { checkpointPieces, runInSlices, type CheckpointMeta } from './checkpoint-slices.js';
 import { asAlertLike } from './live-sink.js';
 
 export type Logger = pino.Logger;
@@ -55,6 +55,8 @@ interface StreamRuntime {
 
 /** Target duration of one slice of checkpoint serialisation, ms (the hot path waits this long at most). */
 const SLICE_MS = 10;
+/** While fetched records wait, a checkpoint slice waits up to this long (ms) for them to be processed. */
+const SLICE_WAIT_MS = 50;
 
 interface MetaState {
   positions: TopicPartitionOffset[];
@@ -261,10 +263,10 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
       const started = performance.now();
       const n = ++checkpointCount;
       const offsets = [...positions.values()];
-      // toJSON() copies (arrays of ids, partition maxima), so they can be stringified later.
-      const meta: MetaState = {
+      // Copies (ids, partition maxima) taken now, serialised later in slices.
+      const meta: CheckpointMeta = {
         positions: offsets,
-        dedupe: [...streams].map(([name, s]) => [name, s.dedupe.toJSON()]),
+        dedupe: [...streams].map(([name, s]) => [name, s.dedupe.cut()] as const),
         watermarks: [...streams].map(([name, s]) => [name, s.watermark.toJSON()]),
       };
       const snap = engine.beginSnapshot();
@@ -276,7 +278,10 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
       sendOutbox();
       const pieces: string[] = [];
       try {
-        const { longestMs } = await runInSlices(checkpointPieces(meta, snap, pieces), SLICE_MS, () => performance.now());
+        const { longestMs } = await runInSlices(checkpointPieces(meta, snap, pieces), SLICE_MS, () => performance.now(), {
+          busy: () => source.busy(),
+          maxWaitMs: SLICE_WAIT_MS,
+        });
         if (longestMs > pause) pause = longestMs;
       } catch (err) {
         snap.abort();

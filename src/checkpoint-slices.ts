@@ -8,27 +8,30 @@
  * copies taken at the cut, and the engine snapshot serialises groups as they were at the cut.
  */
 import type { EngineSnapshot } from './engine/engine.js';
+import { cutPieces, type DeduperCut } from './ingest/dedupe.js';
 
 /** Groups serialised per step: small, since a group of a hopping percentile view can hold 30 sketches. */
 const GROUP_SLICE = 100;
 
-/** Meta state as taken at the cut (dedupe state is compact: base64 of its fingerprint arrays). */
+/** Meta state as taken at the cut; each deduper's fingerprints are base64-encoded in slices. */
 export interface CheckpointMeta {
   readonly positions: readonly unknown[];
-  readonly dedupe: readonly (readonly [string, unknown])[];
+  readonly dedupe: readonly (readonly [string, DeduperCut])[];
   readonly watermarks: readonly unknown[];
 }
 
 /**
  * Appends the checkpoint text to `out` in pieces, yielding after each bounded unit of work; the
  * concatenation of `out` is `JSON.stringify(meta)` (same values) + `\n` + the engine's chunks
- * joined by `\n`.
+ * joined by `\n`, where each deduper cut stands for its `toJSON()` form.
  */
 export function* checkpointPieces(meta: CheckpointMeta, snap: EngineSnapshot, out: string[]): Generator<void> {
   out.push(`{"positions":${JSON.stringify(meta.positions)},"watermarks":${JSON.stringify(meta.watermarks)},"dedupe":[`);
   for (let i = 0; i < meta.dedupe.length; i++) {
-    out.push((i > 0 ? ',' : '') + JSON.stringify(meta.dedupe[i]));
-    yield;
+    const [stream, cut] = meta.dedupe[i]!;
+    out.push(`${i > 0 ? ',' : ''}[${JSON.stringify(stream)},`);
+    yield* cutPieces(cut, out);
+    out.push(']');
   }
   out.push(']}');
   yield;
@@ -36,20 +39,37 @@ export function* checkpointPieces(meta: CheckpointMeta, snap: EngineSnapshot, ou
   for (const chunk of snap.chunks()) out.push('\n', ...chunk);
 }
 
+/** What a checkpoint gives way to: while `busy()`, a slice waits, but never longer than `maxWaitMs`. */
+export interface SliceYield {
+  readonly busy: () => boolean;
+  readonly maxWaitMs: number;
+}
+
 /**
  * Runs `steps` to the end in slices of about `sliceMs` (each slice runs whole steps, so it may
- * overrun by one step), letting the event loop run between slices. Returns the longest slice,
- * i.e. the longest the hot path waited, and the number of slices.
+ * overrun by one step), letting the event loop run between slices. With `yieldTo`, a slice
+ * starts only when the hot path is not busy or has had `maxWaitMs` to itself: ingest comes
+ * first, and the checkpoint still progresses under full load (at sliceMs / (sliceMs + maxWaitMs)
+ * of the thread at most). Returns the longest slice, i.e. the longest the hot path waited, and
+ * the number of slices.
  */
-export async function runInSlices(steps: Iterator<void>, sliceMs: number, now: () => number): Promise<{ longestMs: number; slices: number }> {
+export async function runInSlices(
+  steps: Iterator<void>,
+  sliceMs: number,
+  now: () => number,
+  yieldTo?: SliceYield,
+): Promise<{ longestMs: number; slices: number }> {
   let longestMs = 0;
   let slices = 0;
+  let lastSliceEnd = now();
   for (let done = false; !done; ) {
     await new Promise<void>((resolve) => setImmediate(resolve));
+    if (yieldTo && yieldTo.busy() && now() - lastSliceEnd < yieldTo.maxWaitMs) continue;
     const started = now();
     do done = steps.next().done === true;
     while (!done && now() - started < sliceMs);
-    longestMs = Math.max(longestMs, now() - started);
+    lastSliceEnd = now();
+    longestMs = Math.max(longestMs, lastSliceEnd - started);
     slices++;
   }
   return { longestMs, slices };

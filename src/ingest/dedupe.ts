@@ -41,6 +41,42 @@ export const DEFAULT_DEDUPE_MAX_IDS = 1_000_000;
 
 const INITIAL_CAPACITY = 1024;
 
+/** A deduper's state at a checkpoint's cut (see Deduper.cut): typed arrays, not yet base64. */
+export interface DeduperCut {
+  readonly horizonMs: number;
+  readonly maxIds: number;
+  readonly maxTs: number | null;
+  readonly n: number;
+  readonly a: Uint32Array;
+  readonly b: Uint32Array;
+  readonly t: Float64Array;
+}
+
+const base64 = (x: Uint32Array | Float64Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('base64');
+
+/**
+ * Elements per base64 piece in cutPieces: a multiple of 3, so every piece but the last encodes
+ * a multiple of 3 bytes and the pieces concatenate to the base64 of the whole array.
+ */
+const PIECE_ELEMENTS = 3 * 32_768;
+
+/**
+ * Appends `JSON.stringify` of the cut's DeduperState form to `out`, exactly, yielding after each
+ * piece of base64 (~400 KB of text), so that a checkpoint encodes a million ids in slices.
+ */
+export function* cutPieces(cut: DeduperCut, out: string[]): Generator<void> {
+  out.push(`{"horizonMs":${JSON.stringify(cut.horizonMs)},"maxIds":${JSON.stringify(cut.maxIds)},"maxTs":${JSON.stringify(cut.maxTs)},"n":${cut.n}`);
+  for (const [name, array] of [['a', cut.a], ['b', cut.b], ['t', cut.t]] as const) {
+    out.push(`,"${name}":"`);
+    for (let at = 0; at < array.length; at += PIECE_ELEMENTS) {
+      out.push(base64(array.subarray(at, at + PIECE_ELEMENTS)));
+      yield;
+    }
+    out.push('"');
+  }
+  out.push('}');
+}
+
 /** Remembers event ids for a bounded horizon; one per stream (or per input partition). */
 export class Deduper {
   readonly horizonMs: number;
@@ -58,6 +94,8 @@ export class Deduper {
   /** The fingerprint of the id last hashed (two fields rather than an allocated pair). */
   private ha = 0;
   private hb = 0;
+  /** Reused by cut(): the ring in insertion order. */
+  private cutBuffers: { a: Uint32Array; b: Uint32Array; t: Float64Array } | null = null;
 
   constructor(opts: DeduperOptions = {}) {
     this.horizonMs = opts.horizonMs ?? DEFAULT_DEDUPE_HORIZON_MS;
@@ -198,27 +236,48 @@ export class Deduper {
     this.head = 0;
   }
 
+  /**
+   * The state at a checkpoint's cut: the ring copied in insertion order (a memory copy, so the
+   * cut is quick; the slow base64 encoding happens later, in slices, see cutPieces). The copies
+   * live in buffers the deduper reuses, so a cut is valid until the next call of cut().
+   */
+  cut(): DeduperCut {
+    const n = this.count;
+    if (!this.cutBuffers || this.cutBuffers.a.length < n) {
+      const capacity = Math.max(n, this.qa.length);
+      this.cutBuffers = { a: new Uint32Array(capacity), b: new Uint32Array(capacity), t: new Float64Array(capacity) };
+    }
+    const { a, b, t } = this.cutBuffers;
+    this.copyInOrder(a, b, t);
+    return { horizonMs: this.horizonMs, maxIds: this.maxIds, maxTs: this.maxTsOrNull(), n, a: a.subarray(0, n), b: b.subarray(0, n), t: t.subarray(0, n) };
+  }
+
   /** JSON-serialisable state for checkpoints (copies: later changes do not affect it). */
   toJSON(): DeduperState {
-    const a = new Uint32Array(this.count);
-    const b = new Uint32Array(this.count);
-    const t = new Float64Array(this.count);
-    for (let k = 0; k < this.count; k++) {
-      const from = (this.head + k) % this.qa.length;
-      a[k] = this.qa[from]!;
-      b[k] = this.qb[from]!;
-      t[k] = this.qt[from]!;
-    }
-    const b64 = (x: Uint32Array | Float64Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('base64');
-    return {
-      horizonMs: this.horizonMs,
-      maxIds: this.maxIds,
-      maxTs: Number.isFinite(this.maxTs) ? this.maxTs : null,
-      n: this.count,
-      a: b64(a),
-      b: b64(b),
-      t: b64(t),
+    const n = this.count;
+    const a = new Uint32Array(n);
+    const b = new Uint32Array(n);
+    const t = new Float64Array(n);
+    this.copyInOrder(a, b, t);
+    return { horizonMs: this.horizonMs, maxIds: this.maxIds, maxTs: this.maxTsOrNull(), n, a: base64(a), b: base64(b), t: base64(t) };
+  }
+
+  private maxTsOrNull(): number | null {
+    return Number.isFinite(this.maxTs) ? this.maxTs : null;
+  }
+
+  /** Copies the ring, oldest first, to the start of the arrays (each at least `count` long). */
+  private copyInOrder(a: Uint32Array, b: Uint32Array, t: Float64Array): void {
+    // The ring holds [head, capacity) and then, when it wraps, [0, count - that).
+    const n = this.count;
+    const firstRun = Math.min(n, this.qa.length - this.head);
+    const copy = <T extends Uint32Array | Float64Array>(to: T, from: T) => {
+      to.set(from.subarray(this.head, this.head + firstRun), 0);
+      if (firstRun < n) to.set(from.subarray(0, n - firstRun), firstRun);
     };
+    copy(a, this.qa);
+    copy(b, this.qb);
+    copy(t, this.qt);
   }
 
   /**
