@@ -9,7 +9,8 @@
  *
  * The clients run in a child process (the machine has 2 cores: one for the server, one for the
  * clients) so their JSON parsing does not eat the server's time. Options: --clients N --groups N
- * --seconds N (per phase) --rounds N.
+ * --seconds N (per phase) --rounds N. BENCH_WS_DEFLATE=1: the clients negotiate
+ * permessage-deflate, as browsers do, and the hub compresses each update once for all of them.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,7 @@ const GROUPS = Number(args.groups);
 const SECONDS = Number(args.seconds);
 const ROUNDS = Number(args.rounds);
 const VIEW = 'bench_latency';
+const DEFLATE = process.env.BENCH_WS_DEFLATE === '1';
 /** Updates published between two yields to the event loop, like one consumed batch of the engine. */
 const BATCH = 500;
 
@@ -78,7 +80,9 @@ async function runClients(url: string): Promise<void> {
   let snapshots = 0;
   const sockets: WebSocket[] = [];
   for (let i = 0; i < CLIENTS; i++) {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+    // Plain frames by default, as in earlier rounds; BENCH_WS_DEFLATE=1 negotiates
+    // permessage-deflate as browsers do (then these clients inflate on this machine's cores).
+    const ws = new WebSocket(url, { perMessageDeflate: DEFLATE });
     sockets.push(ws);
     ws.on('open', () => ws.send(JSON.stringify({ op: 'subscribe', id: 's', view: VIEW })));
     ws.on('message', (data: Buffer) => {
@@ -107,7 +111,9 @@ async function runClients(url: string): Promise<void> {
     if (m.type === 'start') measuring = true;
     if (m.type === 'stop') {
       measuring = false;
-      process.send!({ type: 'report', buckets: Array.from(hist.buckets), messages, bytes });
+      // Bytes on the wire (compressed frames), read from the sockets under ws.
+      const wire = sockets.reduce((n, ws) => n + ((ws as unknown as { _socket?: { bytesRead: number } })._socket?.bytesRead ?? 0), 0);
+      process.send!({ type: 'report', buckets: Array.from(hist.buckets), messages, bytes, wire });
       for (const ws of sockets) ws.terminate();
       setTimeout(() => process.exit(0), 100);
     }
@@ -222,6 +228,7 @@ async function runServer(): Promise<void> {
   let connected = 0;
   let messages = 0;
   let bytes = 0;
+  let wire = 0;
   let disconnectedBySlowness = 0;
   for (let r = 0; r < ROUNDS; r++) {
     baselines.push(await publishLoop(hub, ms));
@@ -239,6 +246,7 @@ async function runServer(): Promise<void> {
     hist.merge(report['buckets'] as number[]);
     messages += Number(report['messages']);
     bytes += Number(report['bytes']);
+    wire += Number(report['wire']);
     await new Promise((res) => child.once('exit', res));
     while (hub.clientCount() > 0) await new Promise((res) => setTimeout(res, 20));
   }
@@ -267,6 +275,8 @@ async function runServer(): Promise<void> {
       rowsDelivered: hist.count,
       messagesDelivered: messages,
       megabytesDelivered: round(bytes / 1e6),
+      wireMegabytes: round(wire / 1e6),
+      deflate: DEFLATE,
       loadAverage1m: round(loadavg()[0]!),
       targets: { p99Ms: 200, throughputLossPct: 10 },
     }),

@@ -4,8 +4,9 @@
  * The engine calls publish() on every view change. That call must never slow the engine, so it
  * only records the row in the view's pending map (latest change per row key wins) and arms the
  * flush timer; views nobody subscribes to cost one Map lookup. Every flushIntervalMs the pending
- * rows of each view are filtered once per distinct `where` filter, serialised once, and the same
- * bytes go to every subscription sharing that filter. A client whose socket buffer is over
+ * rows of each view are filtered once per distinct `where` filter, serialised once, framed (and
+ * compressed, for clients with permessage-deflate) once, and the same frame goes to every
+ * subscription sharing that filter (ws-frames.ts). A client whose socket buffer is over
  * maxBufferedBytes receives nothing: its rows pile up in a per-subscription backlog (keyed by row
  * key, so bounded by the view's size) until it drains, and a client that stays behind for
  * maxBehindFlushes flushes is closed with code 1008 and a reason. Fan-out runs on the engine's
@@ -17,6 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { metrics } from '../metrics.js';
+import { SharedMessage, sendShared, serverWindowBits } from './ws-frames.js';
 import type { Value } from '../types.js';
 
 /** One changed row of a live view, as the engine reports it. */
@@ -72,6 +74,8 @@ type WireRow = Record<string, Value>;
 
 interface Client {
   ws: WebSocket;
+  /** Negotiated permessage-deflate window of our messages, or null: see ws-frames.ts. */
+  deflate: number | null;
   subs: Map<string, Subscription>;
   alive: boolean;
   behindFlushes: number;
@@ -132,7 +136,9 @@ export class WsHub {
     this.maxBehindFlushes = positive(opts.maxBehindFlushes, 50, 'maxBehindFlushes');
     this.nextDelayMs = this.flushIntervalMs;
     const pingIntervalMs = positive(opts.pingIntervalMs, 30_000, 'pingIntervalMs');
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
+    // permessage-deflate without context takeover: each message is compressed once, on its own,
+    // for every client that negotiated it (ws-frames.ts); ws itself compresses nothing.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: { serverNoContextTakeover: true } });
     this.wss.on('connection', (ws) => this.onConnection(ws));
     this.pingTimer = setInterval(() => this.heartbeat(), pingIntervalMs);
     this.pingTimer.unref();
@@ -162,7 +168,7 @@ export class WsHub {
         (sub.alertBacklog ??= []).push(alert);
         this.backlogged.add(sub);
         this.armFlush();
-      } else sendJson(sub.client.ws, { op: 'alert', id: sub.id, alert });
+      } else sendJson(sub.client, { op: 'alert', id: sub.id, alert });
     }
   }
 
@@ -198,7 +204,7 @@ export class WsHub {
   }
 
   private onConnection(ws: WebSocket): void {
-    const client: Client = { ws, subs: new Map(), alive: true, behindFlushes: 0 };
+    const client: Client = { ws, deflate: serverWindowBits(ws), subs: new Map(), alive: true, behindFlushes: 0 };
     this.clients.add(client);
     metrics.wsClients.set(this.clients.size);
     ws.on('pong', () => (client.alive = true));
@@ -241,7 +247,7 @@ export class WsHub {
       const sub: Subscription = { id, client, updatePrefix };
       client.subs.set(id, sub);
       this.alertSubs.add(sub);
-      sendJson(client.ws, { op: 'snapshot', id, rows: this.opts.activeAlerts() });
+      sendJson(client, { op: 'snapshot', id, rows: this.opts.activeAlerts() });
       return;
     }
     const view = m['view'];
@@ -268,7 +274,7 @@ export class WsHub {
     group.subs.add(sub);
     client.subs.set(id, sub);
     // Rows already pending for this view may repeat what the snapshot holds; updates are upserts, so that is harmless.
-    sendJson(client.ws, { op: 'snapshot', id, rows: rows.filter((r) => matches(r, where)) });
+    sendJson(client, { op: 'snapshot', id, rows: rows.filter((r) => matches(r, where)) });
   }
 
   private unsubscribe(client: Client, id: string): void {
@@ -350,7 +356,7 @@ export class WsHub {
       if (matched.length === 0) continue;
       let body: Buffer | undefined;
       // Pages open the same dashboard with the same subscription ids: they share one message.
-      const messages = new Map<string, Buffer>();
+      const messages = new Map<string, SharedMessage>();
       for (const sub of group.subs) {
         if (behind.has(sub.client) || this.backlogged.has(sub)) {
           const backlog = (sub.backlog ??= new Map());
@@ -361,10 +367,10 @@ export class WsHub {
         body ??= Buffer.from(`${serializeRows(matched.map(([, row]) => row))}}`);
         let message = messages.get(sub.id);
         if (message === undefined) {
-          message = Buffer.concat([sub.updatePrefix, body]);
+          message = new SharedMessage(Buffer.concat([sub.updatePrefix, body]), true);
           messages.set(sub.id, message);
         }
-        sendBytes(sub.client.ws, message);
+        sendShared(sub.client.ws, message, sub.client.deflate);
       }
     }
   }
@@ -374,12 +380,13 @@ export class WsHub {
     if (sub.backlog !== undefined) {
       const rows = [...sub.backlog.values()];
       sub.backlog = undefined;
-      sendBytes(sub.client.ws, Buffer.concat([sub.updatePrefix, Buffer.from(`${serializeRows(rows)}}`)]));
+      const text = Buffer.concat([sub.updatePrefix, Buffer.from(`${serializeRows(rows)}}`)]);
+      sendShared(sub.client.ws, new SharedMessage(text), sub.client.deflate);
     }
     if (sub.alertBacklog !== undefined) {
       const alerts = sub.alertBacklog;
       sub.alertBacklog = undefined;
-      for (const alert of alerts) sendJson(sub.client.ws, { op: 'alert', id: sub.id, alert });
+      for (const alert of alerts) sendJson(sub.client, { op: 'alert', id: sub.id, alert });
     }
   }
 
@@ -420,7 +427,7 @@ export class WsHub {
   }
 
   private sendError(client: Client, id: string | undefined, message: string): void {
-    sendJson(client.ws, id === undefined ? { op: 'error', message } : { op: 'error', id, message });
+    sendJson(client, id === undefined ? { op: 'error', message } : { op: 'error', id, message });
   }
 }
 
@@ -429,13 +436,8 @@ function serializeRows(rows: WireRow[]): string {
   return JSON.stringify(rows, jsonSafe);
 }
 
-function sendJson(ws: WebSocket, msg: unknown): void {
-  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg, jsonSafe));
-}
-
-function sendBytes(ws: WebSocket, bytes: Buffer): void {
-  // binary: false sends the UTF-8 bytes as a text frame without re-encoding them per client.
-  if (ws.readyState === WebSocket.OPEN) ws.send(bytes, { binary: false });
+function sendJson(client: Client, msg: unknown): void {
+  if (client.ws.readyState === WebSocket.OPEN) sendShared(client.ws, new SharedMessage(Buffer.from(JSON.stringify(msg, jsonSafe))), client.deflate);
 }
 
 /** JSON has no bigint; DuckDB-backed snapshots may contain them. */

@@ -110,9 +110,9 @@ export class TestClient {
   }
 
   /** Connects; rejects with the HTTP status when the upgrade is refused. */
-  static connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
+  static connect(url: string, headers: Record<string, string> = {}, options: { perMessageDeflate?: boolean } = {}): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers });
+      const ws = new WebSocket(url, { headers, ...options });
       const client = new TestClient(ws);
       ws.once('open', () => resolve(client));
       ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));

@@ -2,6 +2,7 @@
  * The WebSocket hub against real `ws` clients over a real server on a random port.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WsHub, SLOW_CLIENT_CLOSE_CODE } from '../../src/api/ws-hub.js';
 import { metrics, registry } from '../../src/metrics.js';
@@ -156,13 +157,15 @@ describe('WsHub and slow clients', () => {
     // Stop reading: the server's writes pile up in the kernel, then in ws's buffer.
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
 
-    const padding = 'x'.repeat(8 * 1024);
+    // Incompressible, so that permessage-deflate does not shrink what piles up.
+    const padding = () => randomBytes(6 * 1024).toString('base64');
     let publishes = 0;
     let slowestPublishMs = 0;
     for (let round = 0; app.hub.clientCount() === 2; round++) {
       for (let g = 0; g < 64; g++) {
+        const row = { service: `svc${g}`, round, padding: padding() };
         const t0 = performance.now();
-        app.engine.upsert('latency_by_service', `svc${g}`, { service: `svc${g}`, round, padding });
+        app.engine.upsert('latency_by_service', `svc${g}`, row);
         slowestPublishMs = Math.max(slowestPublishMs, performance.now() - t0);
         publishes++;
       }

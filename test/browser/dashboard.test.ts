@@ -160,4 +160,38 @@ describe.skipIf(!haveChromium)('dashboards page', () => {
     expect(problems).toEqual([]);
     await page.close();
   });
+
+  it('talks permessage-deflate with the browser: compressed snapshots and updates decode', async () => {
+    app = await startFakeApp();
+    publishWindows(app.engine, Date.now(), 10);
+    const { page, problems } = await openPage(app.url + '/');
+    const wsUrl = app.wsUrl;
+    const received = page.evaluate(
+      (url) =>
+        new Promise<{ extensions: string; snapshotRows: number; updateRows: number }>((resolve, reject) => {
+          const ws = new WebSocket(url);
+          let snapshotRows = 0;
+          ws.onopen = () => ws.send(JSON.stringify({ op: 'subscribe', id: 'z', view: 'latency_by_service' }));
+          ws.onerror = () => reject(new Error('websocket error'));
+          ws.onmessage = (e) => {
+            const m = JSON.parse(String(e.data)) as { op: string; rows?: unknown[] };
+            if (m.op === 'snapshot') snapshotRows = m.rows?.length ?? 0;
+            if (m.op === 'update') resolve({ extensions: ws.extensions, snapshotRows, updateRows: m.rows?.length ?? 0 });
+          };
+        }),
+      wsUrl,
+    );
+    // Keep publishing until the page's socket has its update.
+    const timer = setInterval(() => publishWindows(app!.engine, Date.now(), 3), 100);
+    try {
+      const got = await received;
+      expect(got.extensions).toContain('permessage-deflate');
+      expect(got.snapshotRows).toBeGreaterThan(100);
+      expect(got.updateRows).toBeGreaterThan(0);
+    } finally {
+      clearInterval(timer);
+    }
+    expect(problems).toEqual([]);
+    await page.close();
+  });
 });
