@@ -52,10 +52,13 @@ export class LiveSink implements EngineSink {
 
   row(plan: QueryPlan, window: WindowBounds | null, row: Row, key: string, flags: RowFlags): void {
     if (plan.kind !== 'view') return;
-    // Subscribers also get a window's final value when it closes (EMIT CHANGES or FINAL).
-    if (flags.visible || window) {
+    // Subscribers also get a window's final value when it closes (EMIT CHANGES or FINAL). The
+    // row with its bounds is built only for a view someone watches: a closing minute of a
+    // million groups would otherwise copy a million rows for nobody.
+    const hub = this.deps.hub;
+    if ((flags.visible || window) && hub?.hasSubscribers(plan.name)) {
       const full: Row = window ? { ...row, windowstart: window.start, windowend: window.end } : row;
-      this.deps.hub?.publish({ view: plan.name, key: window ? `${key}|${window.start}` : key, row: full });
+      hub.publish({ view: plan.name, key: window ? `${key}|${window.start}` : key, row: full });
     }
     if (flags.visible) {
       const topic = plan.options.kafka_topic;

@@ -414,12 +414,8 @@ export class AggregateOp implements QueryOp {
     this.scheduled.delete(start);
     for (const group of this.groupsOfWindow(start, w)) {
       this.snap?.touch(group, group.keyStr);
-      const key = group.keyStr + '\u0000' + start;
-      const pending = this.dirty.get(key);
-      if (pending) {
-        this.dirty.delete(key);
-        this.emitChange(group, start, null);
-      }
+      // Pending changes exist only while someone watches the view: skip building their key.
+      if (this.dirty.size > 0 && this.dirty.delete(group.keyStr + '\u0000' + start)) this.emitChange(group, start, null);
       const computed = this.compute(group, start, null, true);
       if (computed) this.emitClosed(group, computed.window, computed.row, computed.pass, start);
       group.absence?.closedWithData.add(start);
