@@ -57,7 +57,7 @@ const LOG_APPEND_TIME = 1;
 const BATCH_DECODER = 'kafkajs/src/protocol/recordBatch/v0/decoder.js';
 const CONSUMER_BATCH = 'kafkajs/src/consumer/batch.js';
 
-/** Reads a zigzag varint (at most 5 bytes, as kafkajs does) at `pos`; `end` receives the next position. */
+/** Reads zigzag varints and length-prefixed fields of a record batch from `buf`, advancing `pos`. */
 class Cursor {
   constructor(
     public buf: Buffer,
@@ -103,6 +103,7 @@ class Cursor {
   bytes(): Buffer | null {
     const length = this.varInt();
     if (length === -1) return null;
+    if (length < 0) throw new RangeError(`negative length ${length} in a record`);
     const start = this.pos;
     this.pos += length;
     return this.buf.subarray(start, start + length);
@@ -111,6 +112,7 @@ class Cursor {
   string(): string | null {
     const length = this.varInt();
     if (length === -1) return null;
+    if (length < 0) throw new RangeError(`negative length ${length} in a record`);
     const start = this.pos;
     this.pos += length;
     return this.buf.toString('utf8', start, start + length);
@@ -142,6 +144,7 @@ type Headers = Record<string, Buffer | null | (Buffer | null)[]>;
 /** Kafka RecordBatch headers, merged into one object as kafkajs does (repeated keys become arrays). */
 function readHeaders(c: Cursor): Headers {
   const count = c.varInt();
+  if (count < -1) throw new RangeError(`invalid header count ${count} in a record`);
   let headers: Headers = {};
   for (let i = 0; i < count; i++) {
     const key = String(c.string());
@@ -164,6 +167,9 @@ function decodeRecordsAt(c: Cursor, count: number, ctx: RecordContext & { magicB
   for (let i = 0; i < count; i++) {
     const length = c.varInt();
     const end = c.pos + length;
+    // A corrupt batch (never one a broker accepted: it checks CRCs) fails as kafkajs' decoder
+    // does, with a RangeError, instead of yielding made-up records.
+    if (!(length >= 0) || end > c.buf.length) throw new RangeError(`record ${i} of a batch overruns its buffer`);
     const attributes = c.buf.readInt8(c.pos++);
     const timestampDelta = c.varLong();
     const timestamp = appendTime ?? addToDecimal(firstTimestamp, ctx.firstTimestamp, timestampDelta);
@@ -171,6 +177,7 @@ function decodeRecordsAt(c: Cursor, count: number, ctx: RecordContext & { magicB
     const key = c.bytes();
     const value = c.bytes();
     const headers = readHeaders(c);
+    if (c.pos > end) throw new RangeError(`record ${i} of a batch overruns its declared length`);
     // kafkajs reads each record from a slice of its declared length; do the same.
     c.pos = end;
     records[i] = {

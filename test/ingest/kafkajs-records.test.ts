@@ -143,6 +143,33 @@ describe('kafkajs record-batch decoder', () => {
     }
   });
 
+  it('on corrupted records fails where kafkajs fails, and otherwise decodes what kafkajs decodes', async () => {
+    const rand = prng(99);
+    let failed = 0;
+    let same = 0;
+    for (let i = 0; i < 400; i++) {
+      let buffer = await randomBatch(rand);
+      // Uncompressed batches only: corrupting gzip tests zlib, not the record decoder.
+      if ((buffer.readInt16BE(ATTRIBUTES_AT) & 0x07) !== 0) continue;
+      buffer = Buffer.from(buffer);
+      const recordsAt = 61; // the batch header ends here; records follow
+      if (buffer.length <= recordsAt + 1) continue;
+      for (let k = 0; k < 1 + Math.floor(rand() * 3); k++) buffer[recordsAt + Math.floor(rand() * (buffer.length - recordsAt))] = Math.floor(rand() * 256);
+      const want = await decodeAll(original, buffer);
+      const got = await decodeAll(fast, buffer);
+      if (want.error !== null) {
+        expect(got.error, want.error).not.toBeNull();
+        failed++;
+      } else if (got.error === null) {
+        expect(got).toEqual(want);
+        same++;
+      }
+    }
+    // Both paths were exercised (most corruptions hit values, which decode to other bytes).
+    expect(failed).toBeGreaterThan(0);
+    expect(same).toBeGreaterThan(100);
+  });
+
   it('keeps repeated header keys as arrays and `__proto__` as an own key', async () => {
     const header = (key: string, value: string) => ({ key, value: Buffer.from(value) });
     const encoded = encodeRecord({ key: null, value: Buffer.from('v') }) as { buffer: Buffer };
