@@ -286,7 +286,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     }
   };
 
-  /** Batches handed to processBatch and not yet finished. */
+  /** Batches handed to eachBatch and not yet finished. */
   let inHand = 0;
 
   const processBatch = async (
@@ -297,51 +297,46 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     isRunning: () => boolean,
     isStale: () => boolean,
   ): Promise<void> => {
-    inHand++;
-    try {
-      await assignReady;
-      const { topic, partition } = batch;
-      const key: PartitionKey = `${topic}:${partition}`;
-      if (gen !== generation || isStale()) return;
-      let msgs = batch.messages;
-      const want = expected.get(key);
-      const first = msgs[0];
-      if (want !== undefined && first !== undefined) {
-        const firstOffset = BigInt(first.offset);
-        if (firstOffset < want) {
-          // Already processed (a restart inside this process, or a seek not yet applied): skip.
-          let i = 0;
-          while (i < msgs.length && BigInt((msgs[i] as SourceMessage).offset) < want) i++;
-          if (i > 0) resolveOffset((msgs[i - 1] as SourceMessage).offset);
-          msgs = msgs.slice(i);
-        } else if (firstOffset > want && checkGap.has(key)) {
-          log?.warn(`kafka: ${key} resumes at offset ${firstOffset}, expected ${want} (records removed by retention or compaction?)`);
-        }
+    await assignReady;
+    const { topic, partition } = batch;
+    const key: PartitionKey = `${topic}:${partition}`;
+    if (gen !== generation || isStale()) return;
+    let msgs = batch.messages;
+    const want = expected.get(key);
+    const first = msgs[0];
+    if (want !== undefined && first !== undefined) {
+      const firstOffset = BigInt(first.offset);
+      if (firstOffset < want) {
+        // Already processed (a restart inside this process, or a seek not yet applied): skip.
+        let i = 0;
+        while (i < msgs.length && BigInt((msgs[i] as SourceMessage).offset) < want) i++;
+        if (i > 0) resolveOffset((msgs[i - 1] as SourceMessage).offset);
+        msgs = msgs.slice(i);
+      } else if (firstOffset > want && checkGap.has(key)) {
+        log?.warn(`kafka: ${key} resumes at offset ${firstOffset}, expected ${want} (records removed by retention or compaction?)`);
       }
-      checkGap.delete(key);
-      const hw = BigInt(batch.highWatermark);
-      for (let start = 0; start < msgs.length; start += chunkSize) {
-        if (gen !== generation || !isRunning() || isStale()) return;
-        const chunk = start === 0 && msgs.length <= chunkSize ? msgs : msgs.slice(start, start + chunkSize);
-        await opts.onBatch({ topic, partition, messages: chunk, highWatermark: batch.highWatermark });
-        const last = chunk[chunk.length - 1] as SourceMessage;
-        let next = BigInt(last.offset) + 1n;
-        // After the batch's last record may come records kafkajs filtered (transaction markers):
-        // the position moves past them too, as resolveOffset does.
-        if (start + chunkSize >= msgs.length) {
-          const end = BigInt(batch.lastOffset()) + 1n;
-          if (end > next) next = end;
-        }
-        expected.set(key, next);
-        resolveOffset(last.offset);
-        metrics.consumerLag.set({ topic, partition: String(partition) }, Number(hw > next ? hw - next : 0n));
-        await heartbeat();
-        // Let timers run between chunks (live flushes, checkpoints): promises alone never yield
-        // to the event loop, so a large fetch would otherwise hold it for its whole length.
-        if (start + chunkSize < msgs.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    checkGap.delete(key);
+    const hw = BigInt(batch.highWatermark);
+    for (let start = 0; start < msgs.length; start += chunkSize) {
+      if (gen !== generation || !isRunning() || isStale()) return;
+      const chunk = start === 0 && msgs.length <= chunkSize ? msgs : msgs.slice(start, start + chunkSize);
+      await opts.onBatch({ topic, partition, messages: chunk, highWatermark: batch.highWatermark });
+      const last = chunk[chunk.length - 1] as SourceMessage;
+      let next = BigInt(last.offset) + 1n;
+      // After the batch's last record may come records kafkajs filtered (transaction markers):
+      // the position moves past them too, as resolveOffset does.
+      if (start + chunkSize >= msgs.length) {
+        const end = BigInt(batch.lastOffset()) + 1n;
+        if (end > next) next = end;
       }
-    } finally {
-      inHand--;
+      expected.set(key, next);
+      resolveOffset(last.offset);
+      metrics.consumerLag.set({ topic, partition: String(partition) }, Number(hw > next ? hw - next : 0n));
+      await heartbeat();
+      // Let timers run between chunks (live flushes, checkpoints): promises alone never yield
+      // to the event loop, so a large fetch would otherwise hold it for its whole length.
+      if (start + chunkSize < msgs.length) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   };
 
@@ -411,10 +406,16 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
           autoCommit: false,
           eachBatchAutoResolve: false,
           partitionsConsumedConcurrently: concurrency,
-          eachBatch: ({ batch, resolveOffset, heartbeat, isRunning, isStale }) =>
-            withPartitionLock(`${batch.topic}:${batch.partition}`, () =>
-              processBatch(gen, batch, resolveOffset, heartbeat, isRunning, isStale),
-            ),
+          eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+            inHand++;
+            try {
+              await withPartitionLock(`${batch.topic}:${batch.partition}`, () =>
+                processBatch(gen, batch, resolveOffset, heartbeat, isRunning, isStale),
+              );
+            } finally {
+              inHand--;
+            }
+          },
         });
       };
       run().catch((err: unknown) => {

@@ -84,10 +84,21 @@ class BinStore {
       if (from.maxKey > this.maxKey) this.extend(from.maxKey);
       if (from.minKey < this.minKey) this.extend(from.minKey);
     }
-    for (let k = from.minKey; k <= from.maxKey; k++) {
-      const c = from.bins[k - from.offset] ?? 0;
-      if (c !== 0) this.add(k, c);
+    if (this.count === 0) {
+      this.restore(from.minKey, from.toArray());
+      return;
     }
+    // The range now spans from's keys, except those below the collapse floor, which add to it.
+    const floor = this.maxKey - PERCENTILE_BIN_LIMIT + 1;
+    const bins = this.bins;
+    const src = from.bins;
+    for (let k = from.minKey; k <= from.maxKey; k++) {
+      const c = src[k - from.offset] ?? 0;
+      if (c === 0) continue;
+      const i = (k < floor ? floor : k) - this.offset;
+      bins[i] = (bins[i] as number) + c;
+    }
+    this.count += from.count;
   }
 
   /** The key holding the element of 0-based rank `rank` (fractional ranks round as DDSketch does). */
