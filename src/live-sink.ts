@@ -10,6 +10,7 @@ import type { AlertPayload } from './alerts/payload.js';
 import type { AlertPayloadLike, WsHub } from './api/ws-hub.js';
 import type { ProducerMessage } from './ingest/kafka-producer.js';
 import { metrics } from './metrics.js';
+import { storedRow } from './engine/row-shape.js';
 import type { Row, WindowBounds } from './types.js';
 
 /** Where a late event came from, for the dead-letter record. */
@@ -67,7 +68,7 @@ export class LiveSink implements EngineSink {
     if (flags.closed) {
       let rows = this.viewRows.get(plan.name);
       if (!rows) this.viewRows.set(plan.name, (rows = []));
-      rows.push({ window_start: window?.start ?? null, window_end: window?.end ?? null, ...row });
+      rows.push(storedRow(plan, row, window?.start ?? null, window?.end ?? null));
     }
   }
 

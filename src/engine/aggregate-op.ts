@@ -14,6 +14,7 @@ import {
   type TimeWindowDef,
 } from '../window/assign.js';
 import type { EngineSink } from './sink.js';
+import { rowWithBounds } from './row-shape.js';
 import {
   addToStates,
   deletePane,
@@ -448,7 +449,7 @@ export class AggregateOp implements QueryOp {
     if (!pass) return;
     this.sink.row(plan, window, row, group.keyStr, { visible: plan.emit === 'FINAL', closed: true });
     if (this.downstream.length) {
-      const out: Row = { ...row, windowstart: window?.start ?? null, windowend: window?.end ?? null };
+      const out = rowWithBounds(plan, row, window?.start ?? null, window?.end ?? null);
       for (const d of this.downstream) d.onRow(out, window ? window.end : start, group.keyStr, null);
     }
   }

@@ -3,6 +3,7 @@
  * aggregates per pane (or per session), and baseline detectors.
  */
 import type { QueryPlan } from '../lang/compile.js';
+import { projectRow } from './row-shape.js';
 import type { Detector } from '../detect/index.js';
 import type { Env } from '../lang/expr.js';
 import type { Row, Value } from '../types.js';
@@ -201,9 +202,7 @@ export function restoreDetectors(plan: QueryPlan, json: readonly unknown[]): Det
 
 /** Evaluates the SELECT list into a row. */
 export function project(plan: QueryPlan, env: Env): Row {
-  const row: Row = {};
-  for (const c of plan.columns) row[c.name] = c.fn(env);
-  return row;
+  return projectRow(plan, env);
 }
 
 /** The group columns of a row, for retractions and alert labels. */

@@ -111,9 +111,23 @@ class BinStore {
     return this.maxKey;
   }
 
+  /**
+   * A copy with room on both sides. Clones are merge accumulators (a hopping window merging its
+   * panes): the other panes span nearly the same keys, so the merges then never reallocate.
+   */
   clone(): BinStore {
     const c = new BinStore();
-    if (this.count > 0) c.restore(this.minKey, this.toArray());
+    if (this.count === 0) return c;
+    const range = this.maxKey - this.minKey + 1;
+    const slack = Math.min((PERCENTILE_BIN_LIMIT - range) >> 1, Math.max(4, range >> 1));
+    const bins = new Array<number>(range + 2 * slack).fill(0);
+    const from = this.minKey - this.offset;
+    for (let i = 0; i < range; i++) bins[slack + i] = this.bins[from + i] ?? 0;
+    c.bins = bins;
+    c.offset = this.minKey - slack;
+    c.minKey = this.minKey;
+    c.maxKey = this.maxKey;
+    c.count = this.count;
     return c;
   }
 

@@ -16,7 +16,8 @@ afterEach(async () => {
   app = undefined;
 });
 
-const view = (name: string, emit: 'CHANGES' | 'FINAL') => ({ kind: 'view', name, emit, options: {} }) as unknown as QueryPlan;
+const view = (name: string, emit: 'CHANGES' | 'FINAL', columns: string[]) =>
+  ({ kind: 'view', name, emit, options: {}, columns: columns.map((c) => ({ name: c, fn: () => null })) }) as unknown as QueryPlan;
 
 describe('LiveSink rows', () => {
   it('sends closed windows to subscribers with their bounds and queues them for the checkpoint', async () => {
@@ -35,10 +36,10 @@ describe('LiveSink rows', () => {
       publish(u);
     };
     // A view nobody watches: queued for the checkpoint, nothing for the hub.
-    sink.row(view('unwatched', 'CHANGES'), window, { service: 'a', n: 1 }, 'a', { visible: false, closed: true });
+    sink.row(view('unwatched', 'CHANGES', ['service', 'n']), window, { service: 'a', n: 1 }, 'a', { visible: false, closed: true });
     expect(published).toBe(0);
     // An EMIT FINAL view's closed window: its only row, with bounds, to the subscriber.
-    sink.row(view('latency_by_service', 'FINAL'), window, { service: 'checkout', p99_ms: 812.5 }, 'checkout', { visible: true, closed: true });
+    sink.row(view('latency_by_service', 'FINAL', ['service', 'p99_ms']), window, { service: 'checkout', p99_ms: 812.5 }, 'checkout', { visible: true, closed: true });
     expect(published).toBe(1);
     const update = await c.next((m) => m.op === 'update');
     expect(update.rows).toEqual([{ service: 'checkout', p99_ms: 812.5, windowstart: 60_000, windowend: 120_000 }]);
