@@ -141,3 +141,27 @@ export class TestClient {
     this.ws.close();
   }
 }
+
+/** What one test opened (an app, clients), closed by close() in afterEach. */
+export class TestScope {
+  app: FakeApp | undefined;
+  private readonly clients: TestClient[] = [];
+
+  async start(opts: Parameters<typeof startFakeApp>[0] = {}): Promise<FakeApp> {
+    this.app = await startFakeApp(opts);
+    return this.app;
+  }
+
+  async connect(headers: Record<string, string> = {}, options: { perMessageDeflate?: boolean } = {}): Promise<TestClient> {
+    if (!this.app) throw new Error('start() the app first');
+    const c = await TestClient.connect(this.app.wsUrl, headers, options);
+    this.clients.push(c);
+    return c;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients.splice(0)) c.ws.terminate();
+    await this.app?.close();
+    this.app = undefined;
+  }
+}

@@ -6,25 +6,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { QueryPlan } from '../../src/lang/compile.js';
 import { LiveSink } from '../../src/live-sink.js';
-import { startFakeApp, TestClient, type FakeApp } from './fake-app.js';
+import { TestScope } from './fake-app.js';
 
-let app: FakeApp | undefined;
-const clients: TestClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.ws.terminate();
-  await app?.close();
-  app = undefined;
-});
+const scope = new TestScope();
+afterEach(() => scope.close());
 
 const view = (name: string, emit: 'CHANGES' | 'FINAL', columns: string[]) =>
   ({ kind: 'view', name, emit, options: {}, columns: columns.map((c) => ({ name: c, fn: () => null })) }) as unknown as QueryPlan;
 
 describe('LiveSink rows', () => {
   it('sends closed windows to subscribers with their bounds and queues them for the checkpoint', async () => {
-    app = await startFakeApp();
+    const app = await scope.start();
     const sink = new LiveSink({ hub: app.hub, alertsTopic: 'a', deadLetterTopic: 'd', now: Date.now });
-    const c = await TestClient.connect(app.wsUrl);
-    clients.push(c);
+    const c = await scope.connect();
     c.send({ op: 'subscribe', id: 's', view: 'latency_by_service' });
     await c.next((m) => m.op === 'snapshot');
 

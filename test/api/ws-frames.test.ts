@@ -8,7 +8,7 @@ import { constants, inflateRawSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SharedMessage, COMPRESS_MIN_BYTES } from '../../src/api/ws-frames.js';
 import { prng } from '../../src/prng.js';
-import { startFakeApp, TestClient, type FakeApp } from './fake-app.js';
+import { TestScope, type TestClient } from './fake-app.js';
 
 /** Parses one unmasked server frame: flags and payload. */
 function parseFrame(frame: Buffer): { fin: boolean; rsv1: boolean; opcode: number; payload: Buffer } {
@@ -55,22 +55,16 @@ describe('SharedMessage frames', () => {
   });
 });
 
-let app: FakeApp | undefined;
-const clients: TestClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.ws.terminate();
-  await app?.close();
-  app = undefined;
-});
+const scope = new TestScope();
+afterEach(() => scope.close());
 
 describe('permessage-deflate over a real server', () => {
   it('gives a deflate client and a plain client the same messages, updates in far fewer bytes', async () => {
-    app = await startFakeApp();
+    const app = await scope.start();
     const row = (i: number, v: number) => ({ service: `svc-${i}`, windowstart: 0, windowend: 60_000, p99_ms: v });
     for (let i = 0; i < 200; i++) app.engine.upsert('latency_by_service', `svc-${i}|0`, row(i, i));
-    const deflate = await TestClient.connect(app.wsUrl, {}, { perMessageDeflate: true });
-    const plain = await TestClient.connect(app.wsUrl, {}, { perMessageDeflate: false });
-    clients.push(deflate, plain);
+    const deflate = await scope.connect({}, { perMessageDeflate: true });
+    const plain = await scope.connect({}, { perMessageDeflate: false });
     expect(deflate.ws.extensions).toBe('permessage-deflate');
     expect(plain.ws.extensions).toBe('');
     for (const c of [deflate, plain]) c.send({ op: 'subscribe', id: 's1', view: 'latency_by_service' });
