@@ -110,7 +110,7 @@ export class TestClient {
   }
 
   /** Connects; rejects with the HTTP status when the upgrade is refused. */
-  static connect(url: string, headers: Record<string, string> = {}, options: { perMessageDeflate?: boolean } = {}): Promise<TestClient> {
+  static connect(url: string, headers: Record<string, string> = {}, options: { perMessageDeflate?: boolean | { serverMaxWindowBits?: number } } = {}): Promise<TestClient> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { headers, ...options });
       const client = new TestClient(ws);
@@ -152,7 +152,7 @@ export class TestScope {
     return this.app;
   }
 
-  async connect(headers: Record<string, string> = {}, options: { perMessageDeflate?: boolean } = {}): Promise<TestClient> {
+  async connect(headers: Record<string, string> = {}, options: { perMessageDeflate?: boolean | { serverMaxWindowBits?: number } } = {}): Promise<TestClient> {
     if (!this.app) throw new Error('start() the app first');
     const c = await TestClient.connect(this.app.wsUrl, headers, options);
     this.clients.push(c);

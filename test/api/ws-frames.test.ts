@@ -84,4 +84,17 @@ describe('permessage-deflate over a real server', () => {
     const errors = await Promise.all([deflate, plain].map((c) => c.next((m) => m.op === 'error')));
     expect(errors[0]).toEqual(errors[1]);
   });
+
+  it.each([9, 8])('honours a client that limits the server window to %i bits', async (bits) => {
+    const app = await scope.start();
+    const row = (i: number, v: number) => ({ service: `svc-${i}`, windowstart: 0, windowend: 60_000, p99_ms: v });
+    const small = await scope.connect({}, { perMessageDeflate: { serverMaxWindowBits: bits } });
+    const plain = await scope.connect({}, { perMessageDeflate: false });
+    for (const c of [small, plain]) c.send({ op: 'subscribe', id: 's1', view: 'latency_by_service' });
+    await Promise.all([small, plain].map((c) => c.next((m) => m.op === 'snapshot')));
+    for (let i = 0; i < 300; i++) app.engine.upsert('latency_by_service', `svc-${i}|0`, row(i, i * 2.5));
+    const updates = await Promise.all([small, plain].map((c) => c.next((m) => m.op === 'update')));
+    expect(updates[0]).toEqual(updates[1]);
+    expect(updates[0]!.rows).toHaveLength(300);
+  });
 });
