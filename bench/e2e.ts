@@ -326,7 +326,9 @@ async function seismoRead(dir: string, topic: string, run: number): Promise<Rate
         const cpu = cpuSeconds(svc.child.pid!) - svc.readyCpu;
         return { wall: EVENTS / ((performance.now() - svc.readyAt) / 1000), cpu: EVENTS / cpu };
       }
-      await new Promise((r) => setTimeout(r, 25));
+      // Each scrape renders every metric in the service: poll rarely until the end is near,
+      // then often, so the observer costs little and the end time is still sharp.
+      await new Promise((r) => setTimeout(r, consumed < 0.9 * EVENTS ? 200 : 10));
     }
   } finally {
     await svc.stop();
