@@ -9,10 +9,14 @@
  * they are not, and returns records of exactly kafkajs' shape: the consumer code around it is
  * untouched. test/ingest/kafkajs-records.test.ts checks it against kafkajs' own decoder.
  *
- * It replaces the module `kafkajs/src/protocol/recordBatch/v0/decoder.js` in the CommonJS module
- * cache, so it must be installed before kafkajs is first loaded: the two files that import
- * kafkajs import this one first. If kafkajs was loaded earlier (or its layout changed), nothing
- * is replaced and kafkajs decodes as before; `fastRecordsInstalled()` tells which.
+ * The consumer's `Batch` is replaced too: its constructor built a Long from every message's
+ * offset string to compare it with the fetched offset; here that comparison is on numbers.
+ *
+ * Both replace modules of kafkajs (`src/protocol/recordBatch/v0/decoder.js`,
+ * `src/consumer/batch.js`) in the CommonJS module cache, so they must be installed before kafkajs
+ * is first loaded: every file that imports kafkajs imports this one first, and so does the CLI.
+ * If kafkajs was loaded earlier (or its layout changed), nothing is replaced and kafkajs decodes
+ * as before; `fastRecordsInstalled()` tells which. SEISMO_KAFKAJS_DECODER=kafkajs opts out.
  */
 import { createRequire } from 'node:module';
 
