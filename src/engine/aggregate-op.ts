@@ -22,7 +22,6 @@ import {
   paneCount,
   paneEntries,
   setPane,
-  cloneStates,
   createDetectors,
   detectorsToJSON,
   restoreDetectors,
@@ -33,6 +32,7 @@ import {
   keyString,
   mergeStates,
   newGroup,
+  resultsOfPanes,
   project,
   results,
   type Group,
@@ -348,13 +348,19 @@ export class AggregateOp implements QueryOp {
     else {
       const bounds = w.type === 'SLIDING' ? slidingWindowFor(start, w) : { start, end: start + w.sizeMs };
       window = bounds;
-      states = this.windowStates(group, bounds, w);
+      if (w.paneMs === w.sizeMs) states = getPane(group, bounds.start);
+      else {
+        const panes = this.panesOf(group, bounds, w);
+        if (panes.length > 1) return this.finish(group, null, window, final, panes);
+        states = panes[0];
+      }
     }
     if (!states) return null;
     return this.finish(group, states, window, final);
   }
 
-  private finish(group: Group, states: unknown[], window: WindowBounds | null, final: boolean) {
+  /** The row of a group's window from its states, or from its panes (`panes`, several, in order). */
+  private finish(group: Group, states: unknown[] | null, window: WindowBounds | null, final: boolean, panes: unknown[][] | null = null) {
     const plan = this.plan;
     const env = this.env;
     if (group.keys) env.keys = group.keys;
@@ -362,7 +368,7 @@ export class AggregateOp implements QueryOp {
       this.oneKey[0] = group.keyStr;
       env.keys = this.oneKey;
     }
-    env.aggs = results(plan, states, this.aggOut);
+    env.aggs = panes ? resultsOfPanes(plan, panes, this.aggOut) : results(plan, states!, this.aggOut);
     env.wstart = window ? window.start : null;
     env.wend = window ? window.end : null;
     if (plan.baselines.length > 0) evalBaselines(plan, (group.detectors ??= createDetectors(plan)), env, window ? window.start : group.lastSeen, final);
@@ -371,17 +377,14 @@ export class AggregateOp implements QueryOp {
     return { window, row, pass };
   }
 
-  /** Merges the panes of one time window; undefined when the group has none in it. */
-  private windowStates(group: Group, bounds: WindowBounds, w: TimeWindowDef): unknown[] | undefined {
-    if (w.paneMs === w.sizeMs) return getPane(group, bounds.start);
-    let acc: unknown[] | undefined;
+  /** The panes of one time window that hold data, oldest first. */
+  private panesOf(group: Group, bounds: WindowBounds, w: TimeWindowDef): unknown[][] {
+    const panes: unknown[][] = [];
     for (let p = Math.max(0, bounds.start); p < bounds.end; p += w.paneMs) {
       const states = getPane(group, p);
-      if (!states) continue;
-      if (!acc) acc = cloneStates(this.plan, states);
-      else mergeStates(this.plan, acc, states);
+      if (states) panes.push(states);
     }
-    return acc;
+    return panes;
   }
 
   /** Moves event time forward: closes every window whose end plus grace the watermark reached. */

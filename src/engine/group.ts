@@ -147,14 +147,33 @@ export function mergeStates(plan: QueryPlan, into: unknown[], from: unknown[]): 
   for (let i = 0; i < aggs.length; i++) aggs[i]!.aggregator.merge(into[i], from[i]);
 }
 
-export function cloneStates(plan: QueryPlan, states: unknown[]): unknown[] {
-  return plan.aggregates.map((a, i) => a.aggregator.clone(states[i]));
-}
-
 export function results(plan: QueryPlan, states: unknown[], out: Value[]): Value[] {
   const aggs = plan.aggregates;
   out.length = aggs.length;
   for (let i = 0; i < aggs.length; i++) out[i] = aggs[i]!.aggregator.result(states[i]);
+  return out;
+}
+
+/**
+ * Results of a window made of several panes (in pane order): a slot whose aggregator can read
+ * across the panes does (a percentile: no merged sketch is built), the others merge a copy, as a
+ * single merged state would give.
+ */
+export function resultsOfPanes(plan: QueryPlan, panes: readonly unknown[][], out: Value[]): Value[] {
+  const aggs = plan.aggregates;
+  out.length = aggs.length;
+  const slot = new Array<unknown>(panes.length);
+  for (let i = 0; i < aggs.length; i++) {
+    const agg = aggs[i]!.aggregator;
+    for (let j = 0; j < panes.length; j++) slot[j] = panes[j]![i];
+    if (agg.resultOfMany) {
+      out[i] = agg.resultOfMany(slot);
+      continue;
+    }
+    const acc = agg.clone(slot[0]);
+    for (let j = 1; j < slot.length; j++) agg.merge(acc, slot[j]);
+    out[i] = agg.result(acc);
+  }
   return out;
 }
 

@@ -26,6 +26,7 @@ import {
   quantileFromJSON,
   quantileMerge,
   quantileResult,
+  quantileResultOfMany,
   quantileToJSON,
 } from './quantile-sketch.js';
 
@@ -64,6 +65,11 @@ export interface Aggregator<S = unknown> {
   merge(into: S, from: S): void;
   /** The result; NULL when nothing non-null was added (COUNT: 0). */
   result(state: S): Value;
+  /**
+   * Optional: result() of the merge of `states` (a window's panes, in order), computed without
+   * building the merge. Must equal cloning the first and merging the others into it.
+   */
+  resultOfMany?(states: readonly S[]): Value;
   /** A fresh copy (so a window can be built by cloning the first pane and merging the rest). */
   clone(state: S): S;
   /** JSON-serialisable form, for checkpoints; fromJSON(toJSON(s)) must behave identically (results, further adds, merges). */
@@ -476,6 +482,10 @@ class PercentileAggregator implements Aggregator<QuantileState> {
   }
   result(s: QuantileState): Value {
     return s.n === 0 ? null : quantileResult(s, this.q);
+  }
+  resultOfMany(states: readonly QuantileState[]): Value {
+    const v = quantileResultOfMany(states, this.q);
+    return Number.isNaN(v) ? null : v;
   }
   clone(s: QuantileState): QuantileState {
     return quantileClone(s);

@@ -115,6 +115,14 @@ class BinStore {
    * A copy with room on both sides. Clones are merge accumulators (a hopping window merging its
    * panes): the other panes span nearly the same keys, so the merges then never reallocate.
    */
+  /** Units at keys below `key`. */
+  countBelow(key: number): number {
+    let n = 0;
+    const end = Math.min(key - 1, this.maxKey);
+    for (let k = this.minKey; k <= end; k++) n += this.bins[k - this.offset] ?? 0;
+    return n;
+  }
+
   clone(): BinStore {
     const c = new BinStore();
     if (this.count === 0) return c;
@@ -237,6 +245,77 @@ export function quantileResult(s: QuantileState, q: number): number {
   }
   // The exact quantile lies in [min, max], so clamping can only reduce the error.
   return Math.min(Math.max(v, s.min), s.max);
+}
+
+/**
+ * quantileResult of the merge of `parts` (in any order: a merge depends only on the values),
+ * without building the merge when every part is binned: a hopping window reads its panes' bins
+ * in place instead of cloning one and merging the others into it. Otherwise it merges.
+ */
+export function quantileResultOfMany(parts: readonly QuantileState[], q: number): number {
+  let n = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  let zeroCount = 0;
+  let negCount = 0;
+  for (const s of parts) {
+    if (s.n === 0) continue;
+    if (s.exact !== null) return quantileResult(mergedCopy(parts), q);
+    n += s.n;
+    if (s.min < min) min = s.min;
+    if (s.max > max) max = s.max;
+    zeroCount += s.zeroCount;
+    negCount += s.negative?.count ?? 0;
+  }
+  if (n === 0) return NaN;
+  if (q <= 0) return min;
+  if (q >= 1) return max;
+  const rank = q * (n - 1);
+  let v: number;
+  if (rank < negCount) {
+    v = -mapping.value(keyAtRankOfMany(parts, true, negCount - rank - 1, false));
+  } else if (rank < negCount + zeroCount) {
+    v = 0;
+  } else {
+    v = mapping.value(keyAtRankOfMany(parts, false, rank - negCount - zeroCount, true));
+  }
+  return Math.min(Math.max(v, min), max);
+}
+
+function mergedCopy(parts: readonly QuantileState[]): QuantileState {
+  const acc = quantileClone(parts[0]!);
+  for (let i = 1; i < parts.length; i++) quantileMerge(acc, parts[i]!);
+  return acc;
+}
+
+/**
+ * BinStore#keyAtRank of the stores' merge: every unit sits at max(key, maxKey - LIMIT + 1) of the
+ * merged range, as the merged store would hold it.
+ */
+function keyAtRankOfMany(parts: readonly QuantileState[], negative: boolean, rank: number, lower: boolean): number {
+  const stores: BinStore[] = [];
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of parts) {
+    const b = negative ? s.negative : s.positive;
+    if (b === null || b.count === 0) continue;
+    stores.push(b);
+    if (b.minKey < lo) lo = b.minKey;
+    if (b.maxKey > hi) hi = b.maxKey;
+  }
+  const start = Math.max(lo, hi - PERCENTILE_BIN_LIMIT + 1);
+  // The first key holds every unit at or below it (keys under the limit collapse into it).
+  let running = 0;
+  for (const b of stores) running += b.countBelow(start + 1);
+  if (lower ? running > rank : running >= rank + 1) return start;
+  for (let k = start + 1; k <= hi; k++) {
+    for (let i = 0; i < stores.length; i++) {
+      const b = stores[i]!;
+      if (k >= b.minKey && k <= b.maxKey) running += b.bins[k - b.offset]!;
+    }
+    if (lower ? running > rank : running >= rank + 1) return k;
+  }
+  return hi;
 }
 
 /** A deep copy. */
