@@ -27,7 +27,7 @@ import { viewColumnSpecs } from './view-schema.js';
 import type { StreamPlan } from './plan.js';
 import type { Row } from './types.js';
 import type { AlertPayload } from './alerts/payload.js';
-import { checkpointPieces, runInSlices, type CheckpointMeta } from './checkpoint-slices.js';
+import { checkpointPieces, giveWay, runInSlices, type CheckpointMeta } from './checkpoint-slices.js';
 import { asAlertLike } from './live-sink.js';
 
 export type Logger = pino.Logger;
@@ -257,6 +257,8 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
    * operators serialise a group before changing it, so the text is still the state at the cut),
    * and everything is committed to DuckDB in one transaction, then the offsets to Kafka.
    */
+  /** Checkpoint work (serialising, then hashing and storing the text) gives way to fetched records. */
+  const ingestFirst = { busy: () => source.busy(), maxWaitMs: SLICE_WAIT_MS };
   const checkpoint = async (): Promise<void> => {
     if (checkpointing) return checkpointing;
     checkpointing = (async () => {
@@ -278,10 +280,7 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
       sendOutbox();
       const pieces: string[] = [];
       try {
-        const { longestMs } = await runInSlices(checkpointPieces(meta, snap, pieces), SLICE_MS, () => performance.now(), {
-          busy: () => source.busy(),
-          maxWaitMs: SLICE_WAIT_MS,
-        });
+        const { longestMs } = await runInSlices(checkpointPieces(meta, snap, pieces), SLICE_MS, () => performance.now(), ingestFirst);
         if (longestMs > pause) pause = longestMs;
       } catch (err) {
         snap.abort();
@@ -293,7 +292,7 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
       // Alerts and dead letters are on Kafka before the offsets that caused them are committed.
       await Promise.all([...inflight]);
       try {
-        await store.commitCheckpoint({ viewRows, alerts, state: pieces, offsets, events });
+        await store.commitCheckpoint({ viewRows, alerts, state: pieces, offsets, events, pace: () => giveWay(ingestFirst, () => performance.now()) });
       } catch (err) {
         requeue(viewRows, alerts, events);
         throw err;

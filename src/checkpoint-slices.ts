@@ -74,3 +74,9 @@ export async function runInSlices(
   }
   return { longestMs, slices };
 }
+
+/** Waits, a loop turn at a time, while the hot path is busy, for at most `yieldTo.maxWaitMs`. */
+export async function giveWay(yieldTo: SliceYield, now: () => number): Promise<void> {
+  const started = now();
+  while (yieldTo.busy() && now() - started < yieldTo.maxWaitMs) await new Promise<void>((resolve) => setImmediate(resolve));
+}

@@ -7,7 +7,7 @@ import { compileText } from '../src/program.js';
 import { Engine } from '../src/engine/engine.js';
 import { CollectingSink } from '../src/engine/sink.js';
 import { Deduper } from '../src/ingest/dedupe.js';
-import { checkpointPieces, runInSlices } from '../src/checkpoint-slices.js';
+import { checkpointPieces, giveWay, runInSlices } from '../src/checkpoint-slices.js';
 
 const SQL = `CREATE STREAM s (id VARCHAR, t BIGINT, k VARCHAR, v DOUBLE) WITH (kafka_topic = 's', timestamp = 't', event_id = 'id');
   CREATE VIEW tumb AS SELECT k, COUNT(*) AS n FROM s WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY k;`;
@@ -92,5 +92,15 @@ describe('runInSlices giving way to the hot path', () => {
     const { slices } = await runInSlices(steps(), 0, now, { busy: () => true, maxWaitMs: 30 });
     expect(slices).toBe(5);
     for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(30);
+  });
+
+  it('giveWay returns once the hot path is free, or after maxWaitMs of it being busy', async () => {
+    let looks = 0;
+    await giveWay({ busy: () => ++looks < 20, maxWaitMs: 1e9 }, () => 0);
+    expect(looks).toBe(20);
+    let clock = 0;
+    await giveWay({ busy: () => true, maxWaitMs: 30 }, () => (clock += 1));
+    expect(clock).toBeGreaterThanOrEqual(30);
+    expect(clock).toBeLessThan(40);
   });
 });

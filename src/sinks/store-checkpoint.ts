@@ -49,6 +49,7 @@ export async function writeCheckpoint(
   state: Iterable<string>,
   offsets: readonly KafkaOffset[],
   createdAt: number,
+  pace?: () => Promise<void>,
 ): Promise<number> {
   const next = await conn.runAndReadAll('SELECT coalesce(max(id), 0) + 1 FROM checkpoints');
   const id = Number(next.getRows()[0]?.[0] ?? 1);
@@ -68,6 +69,7 @@ export async function writeCheckpoint(
         if (end < piece.length && isHighSurrogate(piece.charCodeAt(end - 1))) end--;
         const data = piece.slice(at, end);
         at = end;
+        if (pace) await pace();
         hash.update(data, 'utf8');
         totalLength += data.length;
         insert.bind([BigInt(id), seq++, data]);

@@ -48,6 +48,8 @@ export interface CheckpointInput {
   readonly offsets: readonly KafkaOffset[];
   /** Raw events of retained streams since the last checkpoint, so they are exactly-once too. */
   readonly events?: ReadonlyMap<string, readonly RetainedEvent[]>;
+  /** Awaited before each chunk of state is hashed and handed to DuckDB: lets ingest go first. */
+  readonly pace?: () => Promise<void>;
 }
 
 /** The DuckDB store of one seismo service. */
@@ -197,7 +199,7 @@ class DuckDBStore implements Store {
         if (cp.alerts.length > 0) await this.appendAlerts(cp.alerts);
         for (const [stream, events] of cp.events ?? []) if (events.length > 0) await this.appendEventRows(stream, events);
         const pieces = typeof cp.state === 'string' ? [cp.state] : cp.state;
-        return writeCheckpoint(this.conn, pieces, cp.offsets, this.now());
+        return writeCheckpoint(this.conn, pieces, cp.offsets, this.now(), cp.pace);
       }),
     );
   }

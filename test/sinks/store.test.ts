@@ -104,6 +104,15 @@ describe('store', () => {
     ]);
   });
 
+  it('awaits pace before each chunk of state, and stores the same text', async () => {
+    const s = await open();
+    const big = 'x'.repeat(2.5 * 2 ** 20); // three chunks of at most 1 Mi characters
+    let paced = 0;
+    await s.commitCheckpoint({ ...empty, state: ['{"a":"', big, '"}'], pace: async () => void paced++ });
+    expect(paced).toBe(5); // one for each short piece, three for the long one
+    expect((await s.readLatestCheckpoint())?.state).toBe(`{"a":"${big}"}`);
+  });
+
   it('stores NULLs and coerces odd values instead of failing the checkpoint', async () => {
     const s = await open();
     await s.ensureViewTable('v', COLUMNS);
