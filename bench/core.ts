@@ -96,18 +96,17 @@ runEngine(buffers.slice(0, 100_000));
 // median reported.
 const parseRuns: number[] = [];
 const engineRuns: number[] = [];
-let last: { seconds: number; engine: Engine } | null = null;
+let groups = 0;
 let heapBytesPerGroup: number | null = null;
 for (let r = 0; r < ROUNDS; r++) {
   parseRuns.push(runParse(buffers));
-  last = null;
   sink.rows = 0;
   global.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
-  last = runEngine(buffers);
-  engineRuns.push(last.seconds);
+  const { seconds, engine } = runEngine(buffers);
+  engineRuns.push(seconds);
   global.gc?.();
-  const groups = openGroups(last.engine);
+  groups = openGroups(engine);
   if (global.gc) heapBytesPerGroup = Math.round((process.memoryUsage().heapUsed - heapBefore) / Math.max(1, groups));
 }
 const ratios = parseRuns.map((p, i) => p / engineRuns[i]!);
@@ -120,7 +119,7 @@ const result = {
   ratio: Number(median(ratios).toFixed(3)),
   ratio_per_round: ratios.map((x) => Number(x.toFixed(3))),
   target_ratio: 0.5,
-  open_groups: last ? openGroups(last.engine) : 0,
+  open_groups: groups,
   heap_bytes_per_open_group: heapBytesPerGroup,
   rows_emitted: sink.rows,
 };

@@ -247,6 +247,8 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
     for (const [stream, list] of events) retained.set(stream, [...list, ...(retained.get(stream) ?? [])]);
   };
 
+  /** Checkpoint work (serialising, then hashing and storing the text) gives way to fetched records. */
+  const ingestFirst = { busy: () => source.busy(), maxWaitMs: SLICE_WAIT_MS };
   let checkpointCount = 0;
   let checkpointing: Promise<void> | null = null;
   /**
@@ -257,8 +259,6 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
    * operators serialise a group before changing it, so the text is still the state at the cut),
    * and everything is committed to DuckDB in one transaction, then the offsets to Kafka.
    */
-  /** Checkpoint work (serialising, then hashing and storing the text) gives way to fetched records. */
-  const ingestFirst = { busy: () => source.busy(), maxWaitMs: SLICE_WAIT_MS };
   const checkpoint = async (): Promise<void> => {
     if (checkpointing) return checkpointing;
     checkpointing = (async () => {

@@ -61,15 +61,13 @@ export async function runInSlices(
 ): Promise<{ longestMs: number; slices: number }> {
   let longestMs = 0;
   let slices = 0;
-  let lastSliceEnd = now();
   for (let done = false; !done; ) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (yieldTo && yieldTo.busy() && now() - lastSliceEnd < yieldTo.maxWaitMs) continue;
+    await nextTurn();
+    if (yieldTo) await giveWay(yieldTo, now);
     const started = now();
     do done = steps.next().done === true;
     while (!done && now() - started < sliceMs);
-    lastSliceEnd = now();
-    longestMs = Math.max(longestMs, lastSliceEnd - started);
+    longestMs = Math.max(longestMs, now() - started);
     slices++;
   }
   return { longestMs, slices };
@@ -78,5 +76,10 @@ export async function runInSlices(
 /** Waits, a loop turn at a time, while the hot path is busy, for at most `yieldTo.maxWaitMs`. */
 export async function giveWay(yieldTo: SliceYield, now: () => number): Promise<void> {
   const started = now();
-  while (yieldTo.busy() && now() - started < yieldTo.maxWaitMs) await new Promise<void>((resolve) => setImmediate(resolve));
+  while (yieldTo.busy() && now() - started < yieldTo.maxWaitMs) await nextTurn();
+}
+
+/** Resolves after the event loop's current turn: timers and I/O callbacks run first. */
+function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
 }

@@ -14,7 +14,7 @@ import {
   type TimeWindowDef,
 } from '../window/assign.js';
 import type { EngineSink } from './sink.js';
-import { rowWithBounds } from './row-shape.js';
+import { projectRow, rowWithBounds } from './row-shape.js';
 import {
   addToStates,
   deletePane,
@@ -33,7 +33,6 @@ import {
   mergeStates,
   newGroup,
   resultsOfPanes,
-  project,
   results,
   type Group,
   type Session,
@@ -372,7 +371,7 @@ export class AggregateOp implements QueryOp {
     env.wstart = window ? window.start : null;
     env.wend = window ? window.end : null;
     if (plan.baselines.length > 0) evalBaselines(plan, (group.detectors ??= createDetectors(plan)), env, window ? window.start : group.lastSeen, final);
-    const row = project(plan, env);
+    const row = projectRow(plan, env);
     const pass = plan.having ? plan.having(env) === true : true;
     return { window, row, pass };
   }

@@ -3,7 +3,6 @@
  * aggregates per pane (or per session), and baseline detectors.
  */
 import type { QueryPlan } from '../lang/compile.js';
-import { projectRow } from './row-shape.js';
 import type { Detector } from '../detect/index.js';
 import type { Env } from '../lang/expr.js';
 import type { Row, Value } from '../types.js';
@@ -217,11 +216,6 @@ export function detectorsToJSON(d: Detectors): unknown[] {
 export function restoreDetectors(plan: QueryPlan, json: readonly unknown[]): Detectors {
   const list = json.map((d, i) => plan.baselines[i]!.factory.restore(d));
   return list.length === 1 ? list[0]! : list;
-}
-
-/** Evaluates the SELECT list into a row. */
-export function project(plan: QueryPlan, env: Env): Row {
-  return projectRow(plan, env);
 }
 
 /** The group columns of a row, for retractions and alert labels. */

@@ -5,7 +5,8 @@
 import type { QueryPlan } from '../lang/compile.js';
 import { emptyEnv } from '../lang/expr.js';
 import type { EngineSink } from './sink.js';
-import { createDetectors, detectorsToJSON, evalBaselines, keyString, project, restoreDetectors, type Detectors } from './group.js';
+import { createDetectors, detectorsToJSON, evalBaselines, keyString, restoreDetectors, type Detectors } from './group.js';
+import { projectRow } from './row-shape.js';
 import type { AlertHook } from './alert-hook.js';
 import type { QueryOp } from './query-op.js';
 import { GroupSnapshot, opSnapshot, type OpSnapshot } from './snapshot.js';
@@ -64,7 +65,7 @@ export class RowOp implements QueryOp {
       } else this.snap?.touch(detectors, key);
       evalBaselines(plan, detectors, env, ts, true);
     }
-    const out = project(plan, env);
+    const out = projectRow(plan, env);
     const pass = !plan.having || plan.having(env) === true;
     if (plan.kind === 'alert') {
       const window = env.wstart !== null && env.wend !== null ? { start: env.wstart, end: env.wend } : null;

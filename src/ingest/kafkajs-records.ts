@@ -114,12 +114,8 @@ class Cursor {
   }
 
   string(): string | null {
-    const length = this.varInt();
-    if (length === -1) return null;
-    if (length < 0) throw new RangeError(`negative length ${length} in a record`);
-    const start = this.pos;
-    this.pos += length;
-    return this.buf.toString('utf8', start, start + length);
+    const bytes = this.bytes();
+    return bytes === null ? null : bytes.toString('utf8');
   }
 }
 

@@ -101,28 +101,18 @@ class BinStore {
     this.count += from.count;
   }
 
-  /** The key holding the element of 0-based rank `rank` (fractional ranks round as DDSketch does). */
-  keyAtRank(rank: number, lower: boolean): number {
-    let running = 0;
-    for (let k = this.minKey; k <= this.maxKey; k++) {
-      running += this.bins[k - this.offset] ?? 0;
-      if (lower ? running > rank : running >= rank + 1) return k;
-    }
-    return this.maxKey;
+  /** Units at keys up to `key`. */
+  countUpTo(key: number): number {
+    let n = 0;
+    const end = Math.min(key, this.maxKey);
+    for (let k = this.minKey; k <= end; k++) n += this.bins[k - this.offset] ?? 0;
+    return n;
   }
 
   /**
    * A copy with room on both sides. Clones are merge accumulators (a hopping window merging its
    * panes): the other panes span nearly the same keys, so the merges then never reallocate.
    */
-  /** Units at keys below `key`. */
-  countBelow(key: number): number {
-    let n = 0;
-    const end = Math.min(key - 1, this.maxKey);
-    for (let k = this.minKey; k <= end; k++) n += this.bins[k - this.offset] ?? 0;
-    return n;
-  }
-
   clone(): BinStore {
     const c = new BinStore();
     if (this.count === 0) return c;
@@ -228,23 +218,11 @@ export function quantileMerge(into: QuantileState, from: QuantileState): void {
  * 1% relative error of it; q = 0 and q = 1 give the exact minimum and maximum. NaN when empty.
  */
 export function quantileResult(s: QuantileState, q: number): number {
+  if (s.exact === null) return binnedQuantile([s], q);
   if (s.n === 0) return NaN;
   if (q <= 0) return s.min;
   if (q >= 1) return s.max;
-  const rank = q * (s.n - 1);
-  if (s.exact !== null) return s.exact[Math.floor(rank)] as number;
-  // Same rank arithmetic as the library's getValueAtQuantile, over our stores.
-  const negCount = s.negative?.count ?? 0;
-  let v: number;
-  if (rank < negCount) {
-    v = -mapping.value((s.negative as BinStore).keyAtRank(negCount - rank - 1, false));
-  } else if (rank < negCount + s.zeroCount) {
-    v = 0;
-  } else {
-    v = mapping.value((s.positive as BinStore).keyAtRank(rank - negCount - s.zeroCount, true));
-  }
-  // The exact quantile lies in [min, max], so clamping can only reduce the error.
-  return Math.min(Math.max(v, s.min), s.max);
+  return s.exact[Math.floor(q * (s.n - 1))] as number;
 }
 
 /**
@@ -253,6 +231,15 @@ export function quantileResult(s: QuantileState, q: number): number {
  * in place instead of cloning one and merging the others into it. Otherwise it merges.
  */
 export function quantileResultOfMany(parts: readonly QuantileState[], q: number): number {
+  for (const s of parts) if (s.n > 0 && s.exact !== null) return quantileResult(mergedCopy(parts), q);
+  return binnedQuantile(parts, q);
+}
+
+/**
+ * The quantile of binned states taken together, as the library's getValueAtQuantile computes it
+ * over one store: negative bins from the largest magnitude down, then zeros, then positive bins.
+ */
+function binnedQuantile(parts: readonly QuantileState[], q: number): number {
   let n = 0;
   let min = Infinity;
   let max = -Infinity;
@@ -260,7 +247,6 @@ export function quantileResultOfMany(parts: readonly QuantileState[], q: number)
   let negCount = 0;
   for (const s of parts) {
     if (s.n === 0) continue;
-    if (s.exact !== null) return quantileResult(mergedCopy(parts), q);
     n += s.n;
     if (s.min < min) min = s.min;
     if (s.max > max) max = s.max;
@@ -273,12 +259,13 @@ export function quantileResultOfMany(parts: readonly QuantileState[], q: number)
   const rank = q * (n - 1);
   let v: number;
   if (rank < negCount) {
-    v = -mapping.value(keyAtRankOfMany(parts, true, negCount - rank - 1, false));
+    v = -mapping.value(keyAtRank(parts, true, negCount - rank - 1, false));
   } else if (rank < negCount + zeroCount) {
     v = 0;
   } else {
-    v = mapping.value(keyAtRankOfMany(parts, false, rank - negCount - zeroCount, true));
+    v = mapping.value(keyAtRank(parts, false, rank - negCount - zeroCount, true));
   }
+  // The exact quantile lies in [min, max], so clamping can only reduce the error.
   return Math.min(Math.max(v, min), max);
 }
 
@@ -289,10 +276,11 @@ function mergedCopy(parts: readonly QuantileState[]): QuantileState {
 }
 
 /**
- * BinStore#keyAtRank of the stores' merge: every unit sits at max(key, maxKey - LIMIT + 1) of the
- * merged range, as the merged store would hold it.
+ * The key holding the element of 0-based rank `rank` (fractional ranks round as DDSketch does) in
+ * the merge of the parts' stores of one sign, read in place: every unit sits at
+ * max(key, maxKey - LIMIT + 1) of the merged range, as a merged store would hold it.
  */
-function keyAtRankOfMany(parts: readonly QuantileState[], negative: boolean, rank: number, lower: boolean): number {
+function keyAtRank(parts: readonly QuantileState[], negative: boolean, rank: number, lower: boolean): number {
   const stores: BinStore[] = [];
   let lo = Infinity;
   let hi = -Infinity;
@@ -306,7 +294,7 @@ function keyAtRankOfMany(parts: readonly QuantileState[], negative: boolean, ran
   const start = Math.max(lo, hi - PERCENTILE_BIN_LIMIT + 1);
   // The first key holds every unit at or below it (keys under the limit collapse into it).
   let running = 0;
-  for (const b of stores) running += b.countBelow(start + 1);
+  for (const b of stores) running += b.countUpTo(start);
   if (lower ? running > rank : running >= rank + 1) return start;
   for (let k = start + 1; k <= hi; k++) {
     for (let i = 0; i < stores.length; i++) {
