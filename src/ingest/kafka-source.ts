@@ -16,7 +16,7 @@
 // First: it replaces kafkajs' record decoder, which must happen before kafkajs loads.
 import './kafkajs-records.js';
 import kafkajs from 'kafkajs';
-import type { Batch, Consumer, ConsumerConfig, Kafka, KafkaConfig, LogEntry, SASLOptions } from 'kafkajs';
+import type { Admin, Batch, Consumer, ConsumerConfig, Kafka, KafkaConfig, LogEntry, SASLOptions } from 'kafkajs';
 import { describeError, retry, SeismoError } from '../errors.js';
 import { metrics } from '../metrics.js';
 import { describeConnectError, parseBrokers, type IngestLogger, type KafkaConnectionOptions } from './kafka-client.js';
@@ -198,6 +198,35 @@ export async function deleteTopics(opts: KafkaConnectionOptions, topics: readonl
   }
 }
 
+/**
+ * Creates topics and waits until every partition has a leader. kafkajs' own `waitForLeaders`
+ * gives up when the broker does not know a just-created topic yet ("does not host this
+ * topic-partition": a fresh KRaft broker propagates new topics to its metadata a moment later),
+ * so the metadata is polled here, errors included, for up to `timeoutMs`.
+ */
+export async function createTopicsAndWait(
+  admin: Admin,
+  topics: readonly { topic: string; numPartitions?: number; replicationFactor?: number }[],
+  timeoutMs = 30_000,
+): Promise<void> {
+  await admin.createTopics({ topics: topics.map((t) => ({ ...t })), waitForLeaders: false });
+  const names = topics.map((t) => t.topic);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let lastError: unknown = null;
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: names });
+      if (meta.topics.length === names.length && meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() >= deadline) {
+      throw lastError ?? new SeismoError('KAFKA', `topics ${names.join(', ')} have no leader after ${timeoutMs} ms`, { retriable: true });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Creates topics that do not exist yet (broker defaults for partitions and replication unless given). */
 export async function ensureTopics(
   opts: KafkaConnectionOptions,
@@ -208,9 +237,7 @@ export async function ensureTopics(
     await admin.connect();
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length > 0) {
-      await admin.createTopics({ topics: missing.map((t) => ({ ...t })), waitForLeaders: true });
-    }
+    if (missing.length > 0) await createTopicsAndWait(admin, missing);
   } catch (err) {
     if (err instanceof Error && /already exists/i.test(err.message)) return;
     throw new SeismoError('KAFKA', `cannot create topics ${topics.map((t) => t.topic).join(', ')}: ${describeError(err)}`, {

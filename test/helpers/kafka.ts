@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { Kafka, logLevel, Partitioners, type IHeaders } from 'kafkajs';
+import { createTopicsAndWait } from '../../src/ingest/kafka-source.js';
 
 /** One record as a test sees it: key and value decoded as UTF-8. */
 export interface ConsumedRecord {
@@ -51,7 +52,7 @@ export async function createTopic(name: string, partitions = 1): Promise<void> {
   const admin = kafkaClient('seismo-test-admin').admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions }], waitForLeaders: true });
+    await createTopicsAndWait(admin, [{ topic: name, numPartitions: partitions }]);
   } finally {
     await admin.disconnect();
   }

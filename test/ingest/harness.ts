@@ -11,7 +11,7 @@ import { deadLetterMessage, type DeadLetter } from '../../src/ingest/dead-letter
 import { Deduper } from '../../src/ingest/dedupe.js';
 import type { IngestLogger } from '../../src/ingest/kafka-client.js';
 import { createDeadLetterProducer, type DeadLetterProducer } from '../../src/ingest/kafka-producer.js';
-import { createKafkaSource, type KafkaSource, type PartitionKey, type SourceBatch } from '../../src/ingest/kafka-source.js';
+import { createKafkaSource, createTopicsAndWait, type KafkaSource, type PartitionKey, type SourceBatch } from '../../src/ingest/kafka-source.js';
 import { WatermarkTracker } from '../../src/ingest/watermark.js';
 import { brokers } from '../helpers/kafka.js';
 import { metrics } from '../../src/metrics.js';
@@ -40,7 +40,7 @@ export async function withAdmin<T>(brokers: readonly string[], fn: (admin: Admin
 }
 
 export async function createTopic(brokers: readonly string[], topic: string, numPartitions: number): Promise<void> {
-  await withAdmin(brokers, (a) => a.createTopics({ topics: [{ topic, numPartitions, replicationFactor: 1 }], waitForLeaders: true }));
+  await withAdmin(brokers, (a) => createTopicsAndWait(a, [{ topic, numPartitions, replicationFactor: 1 }]));
 }
 
 /** Produces raw records to explicit partitions (acks=all), in chunks. */
