@@ -102,6 +102,8 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
     flushIntervalMs: cfg.flushIntervalMs,
     snapshot: (view): Row[] | undefined => engine.currentRows(view),
     activeAlerts: () => engine.alerts.active().map(asAlertLike),
+    // The engine coalesces EMIT CHANGES rows per group and window; each hub flush takes them.
+    collect: () => engine.flush(),
   });
   const sink: LiveSink = new LiveSink({
     hub,
@@ -353,7 +355,6 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
     setInterval(checkOwnership, 5000),
     setInterval(() => {
       engine.flush();
-      hub.flushPending();
       sendOutbox();
       if (unflushedSince !== null) {
         metrics.eventLatency.observe((Date.now() - unflushedSince) / 1000);

@@ -1,9 +1,10 @@
 /**
  * The WebSocket hub: live view rows and alerts pushed to dashboard clients (SPEC section 5).
  *
- * The engine calls publish() on every view change. That call must never slow the engine, so it
- * only records the row in the view's pending map (latest change per row key wins) and arms the
- * flush timer; views nobody subscribes to cost one Map lookup. Every flushIntervalMs the pending
+ * publish() records a changed row in the view's pending map (latest change per row key wins) and
+ * arms the flush timer; it must never slow the engine, and views nobody subscribes to cost one
+ * Map lookup. The engine coalesces its changes itself and publishes them when a flush asks for
+ * them (`collect`), so an update waits for one timer, not two. Every flushIntervalMs the pending
  * rows of each view are filtered once per distinct `where` filter, serialised once, framed (and
  * compressed, for clients with permessage-deflate) once, and the same frame goes to every
  * subscription sharing that filter (ws-frames.ts). A client whose socket buffer is over
@@ -55,6 +56,13 @@ export interface WsHubOptions {
   snapshot: (view: string) => Record<string, Value>[] | undefined;
   /** Alerts currently firing (and recently resolved), sent as the snapshot of an alerts subscription. */
   activeAlerts: () => AlertPayloadLike[];
+  /**
+   * Called at the start of every flush, for a producer that coalesces changes itself (the engine
+   * does, per group and window): it publishes them now, so an update waits for the hub's timer
+   * alone, not for the producer's and then the hub's. With it, the hub flushes every interval
+   * while any view has subscribers, whether or not anything was published.
+   */
+  collect?: () => void;
 }
 
 /** Close code sent to a client that stayed behind (RFC 6455 1008: policy violation). */
@@ -119,6 +127,8 @@ export class WsHub {
   private readonly clients = new Set<Client>();
   private readonly views = new Map<string, ViewEntry>();
   private readonly dirty = new Set<ViewEntry>();
+  /** The entry publish() found last; cleared when its view loses its last subscriber. */
+  private lastEntry: ViewEntry | undefined;
   private readonly alertSubs = new Set<Subscription>();
   /** Subscriptions holding rows or alerts back because their client was behind. */
   private readonly backlogged = new Set<Subscription>();
@@ -127,6 +137,8 @@ export class WsHub {
   private closed = false;
   private nextDelayMs: number;
   private lastFlushAt = -Infinity;
+  /** In flush(): publish() from collect() must not arm a timer before the next delay is known. */
+  private flushing = false;
 
   constructor(opts: WsHubOptions) {
     this.opts = opts;
@@ -146,8 +158,14 @@ export class WsHub {
 
   /** Called by the engine on every view change; O(1), never blocks: rows are coalesced per key until the next flush. */
   publish(update: ViewRowUpdate): void {
-    const entry = this.views.get(update.view);
-    if (entry === undefined) return;
+    // The engine publishes runs of changes to one view: remembering the last entry saves a Map
+    // lookup per change (the names are usually the same string, so the compare is one pointer).
+    let entry = this.lastEntry;
+    if (entry === undefined || entry.name !== update.view) {
+      entry = this.views.get(update.view);
+      if (entry === undefined) return;
+      this.lastEntry = entry;
+    }
     // Retractions are rare: mark them now, so the common path stores the engine's row as is.
     entry.pending.set(update.key, update.retract === true ? { ...update.row, _retract: true } : update.row);
     if (entry.dirty) return;
@@ -275,6 +293,7 @@ export class WsHub {
     client.subs.set(id, sub);
     // Rows already pending for this view may repeat what the snapshot holds; updates are upserts, so that is harmless.
     sendJson(client, { op: 'snapshot', id, rows: rows.filter((r) => matches(r, where)) });
+    if (this.opts.collect) this.armFlush();
   }
 
   private unsubscribe(client: Client, id: string): void {
@@ -296,31 +315,25 @@ export class WsHub {
     // Nobody watches this view any more: publish() goes back to a single failed lookup.
     this.views.delete(view.name);
     this.dirty.delete(view);
+    if (this.lastEntry === view) this.lastEntry = undefined;
   }
 
   /** Sends each view's coalesced changes; runs at most once per flushIntervalMs. */
-  /**
-   * Sends pending updates right away when the last flush is at least the current interval ago.
-   * The engine calls it after its own coalescing flush, so an update does not wait for two
-   * timers in a row; the duty-cycle limit below still holds.
-   */
-  flushPending(): void {
-    if (this.closed || this.dirty.size === 0) return;
-    if (performance.now() - this.lastFlushAt < this.nextDelayMs) return;
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flush();
-  }
-
   private flush(): void {
     const started = performance.now();
     this.lastFlushAt = started;
     this.flushTimer = undefined;
+    this.flushing = true;
     try {
+      this.opts.collect?.();
       this.flushOnce();
     } finally {
+      this.flushing = false;
       // Fan-out shares the engine's thread: keep it under ~1/FLUSH_DUTY_DIVISOR of the time by
       // waiting longer after an expensive flush (many clients) than the configured interval.
       this.nextDelayMs = Math.max(this.flushIntervalMs, (performance.now() - started) * FLUSH_DUTY_DIVISOR);
+      // Clients that are behind are checked again even when the views go quiet.
+      if (this.dirty.size > 0 || this.backlogged.size > 0 || (this.opts.collect && this.views.size > 0)) this.armFlush();
     }
   }
 
@@ -343,8 +356,6 @@ export class WsHub {
     for (const sub of this.backlogged) {
       if (!behind.has(sub.client)) this.drainBacklog(sub);
     }
-    // Keep checking clients that are behind even when the views go quiet.
-    if (this.backlogged.size > 0) this.armFlush();
   }
 
   private flushView(entry: ViewEntry, behind: Set<Client>): void {
@@ -390,9 +401,11 @@ export class WsHub {
     }
   }
 
+  /** Schedules the next flush one delay after the last one (at once if that is past). */
   private armFlush(): void {
-    if (this.closed) return;
-    this.flushTimer ??= setTimeout(() => this.flush(), this.nextDelayMs);
+    if (this.closed || this.flushing || this.flushTimer !== undefined) return;
+    const wait = Math.max(0, this.lastFlushAt + this.nextDelayMs - performance.now());
+    this.flushTimer = setTimeout(() => this.flush(), wait);
   }
 
   private isBehind(client: Client): boolean {

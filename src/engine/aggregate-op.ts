@@ -35,6 +35,7 @@ import {
   resultsOfPanes,
   results,
   type Group,
+  type PendingChange,
   type Session,
 } from './group.js';
 import type { AlertHook } from './alert-hook.js';
@@ -71,7 +72,8 @@ export class AggregateOp implements QueryOp {
   private readonly scheduled = new Set<number>();
   /** Panes below this start have been evicted. */
   private evictCursor = -Infinity;
-  private readonly dirty = new Map<string, { group: Group; start: number; session: Session | null }>();
+  /** Live mode: changed windows (group key + NUL + start) waiting for the next flush. */
+  private readonly dirty = new Map<string, PendingChange>();
   /** Live mode, unwindowed aggregates: the last row (null: retracted) of each changed group. */
   private readonly tableRows = new Map<Group, Row | null>();
   private absenceCursor: number | null = null;
@@ -223,7 +225,7 @@ export class AggregateOp implements QueryOp {
       // (Replay replaces the session, so its old bounds are retracted first, as in ksqlDB.)
       if (Math.max(only.end, ts) < this.watermark - w.graceMs) return this.sink.late(plan, origin);
       if (ts < only.start) {
-        this.dirty.delete(group.keyStr + '\u0000' + only.start);
+        this.undirty(group, only.start);
         this.sink.retract(plan, { start: only.start, end: only.end }, keyRow(plan, groupKeys(group)), group.keyStr);
       }
       addToStates(plan, only.states, this.env, this.opts.nextSeq());
@@ -251,7 +253,7 @@ export class AggregateOp implements QueryOp {
     for (const s of merged) {
       mergeStates(plan, states, s.states);
       s.closed = true; // absorbed: its heap entry is now stale
-      this.dirty.delete(group.keyStr + '\u0000' + s.start);
+      this.undirty(group, s.start);
       // Kafka Streams forwards a tombstone for every merged session; ksqlDB's output shows it.
       if (this.wantsChanges()) this.sink.retract(plan, { start: s.start, end: s.end }, keyRow(plan, groupKeys(group)), group.keyStr);
     }
@@ -275,8 +277,21 @@ export class AggregateOp implements QueryOp {
     if (this.opts.coalesce) {
       // Changes nobody consumes are not computed: merging panes is the costly part.
       if (this.plan.window && !this.opts.wantsChanges(this.plan.name)) return;
-      this.dirty.set(group.keyStr + '\u0000' + start, { group, start, session });
+      // Thousands of events per group can fall between two flushes: a window already pending
+      // (the group remembers the change it queued last) needs no key built and no map lookup.
+      const last = group.pending;
+      if (last !== null && last.start === start && last.session === session) return;
+      const change: PendingChange = { group, start, session };
+      this.dirty.set(group.keyStr + '\u0000' + start, change);
+      group.pending = change;
     } else this.emitChange(group, start, session);
+  }
+
+  /** Drops a window's pending change; true when there was one. */
+  private undirty(group: Group, start: number): boolean {
+    if (this.dirty.size === 0) return false;
+    if (group.pending !== null && group.pending.start === start) group.pending = null;
+    return this.dirty.delete(group.keyStr + '\u0000' + start);
   }
 
   /**
@@ -310,7 +325,10 @@ export class AggregateOp implements QueryOp {
     if (this.dirty.size === 0) return;
     const pending = [...this.dirty.values()];
     this.dirty.clear();
-    for (const d of pending) this.emitChange(d.group, d.start, d.session);
+    for (const d of pending) {
+      d.group.pending = null;
+      this.emitChange(d.group, d.start, d.session);
+    }
   }
 
   private emitChange(group: Group, start: number, session: Session | null): void {
@@ -417,8 +435,8 @@ export class AggregateOp implements QueryOp {
     this.scheduled.delete(start);
     for (const group of this.groupsOfWindow(start, w)) {
       this.snap?.touch(group, group.keyStr);
-      // Pending changes exist only while someone watches the view: skip building their key.
-      if (this.dirty.size > 0 && this.dirty.delete(group.keyStr + '\u0000' + start)) this.emitChange(group, start, null);
+      // Pending changes exist only while someone watches the view (undirty() then skips the key).
+      if (this.undirty(group, start)) this.emitChange(group, start, null);
       const computed = this.compute(group, start, null, true);
       if (computed) this.emitClosed(group, computed.window, computed.row, computed.pass, start);
       group.absence?.closedWithData.add(start);
@@ -434,8 +452,7 @@ export class AggregateOp implements QueryOp {
   private closeSession(group: Group, session: Session): void {
     this.snap?.touch(group, group.keyStr);
     session.closed = true;
-    const key = group.keyStr + '\u0000' + session.start;
-    if (this.dirty.delete(key)) this.emitChange(group, session.start, session);
+    if (this.undirty(group, session.start)) this.emitChange(group, session.start, session);
     const { window, row, pass } = this.finish(group, session.states, { start: session.start, end: session.end }, true);
     group.sessions = group.sessions.filter((s) => s !== session);
     this.emitClosed(group, window, row, pass, session.start);

@@ -38,6 +38,18 @@ export interface Group {
   ordinal: number;
   /** Event time of the group's latest data. */
   lastSeen: number;
+  /**
+   * Live mode: this group's change last queued in its operator's coalescing map (null when none
+   * is), so an event changing the same window again skips building the map key.
+   */
+  pending: PendingChange | null;
+}
+
+/** A window of a group changed since the last flush (live mode coalesces these per flush). */
+export interface PendingChange {
+  readonly group: Group;
+  readonly start: number;
+  readonly session: Session | null;
 }
 
 /** What absence evaluation of a windowed alert needs per group. */
@@ -69,7 +81,7 @@ export function newGroup(keyStr: string, keys: readonly Value[], at: number, ord
     keyStr,
     keys: keys.length === 1 && keys[0] === keyStr ? null : keys.slice(),
     pane: NaN, paneStates: null, morePanes: null, sessions: NO_SESSIONS,
-    detectors: null, absence: null, ordinal, lastSeen: at,
+    detectors: null, absence: null, ordinal, lastSeen: at, pending: null,
   };
 }
 

@@ -52,6 +52,43 @@ describe('WsHub subscriptions', () => {
     expect(update.rows).toEqual([row('checkout', 0, 50), row('search', 0, 7)]);
   });
 
+  it('with collect, asks a coalescing producer for its changes at each flush while a view is watched', async () => {
+    // A producer that coalesces itself (as the engine does) publishes only when the hub asks.
+    const queued: { key: string; p99: number }[] = [];
+    let collects = 0;
+    app = await startFakeApp({
+      hub: {
+        flushIntervalMs: 50,
+        collect: () => {
+          collects++;
+          for (const q of queued.splice(0)) app!.engine.upsert('latency_by_service', q.key, row(q.key, 0, q.p99));
+        },
+      },
+    });
+    await sleep(120);
+    expect(collects).toBe(0); // nobody watches: no timer runs
+    const c = await connect(app);
+    c.send({ op: 'subscribe', id: 's1', view: 'latency_by_service' });
+    await c.next((m) => m.op === 'snapshot');
+    queued.push({ key: 'checkout', p99: 1 }, { key: 'checkout', p99: 2 }, { key: 'search', p99: 3 });
+    const update = await c.next((m) => m.op === 'update');
+    expect(update.rows).toEqual([row('checkout', 0, 2), row('search', 0, 3)]);
+    // The hub keeps asking, every interval, with nothing published in between.
+    const before = collects;
+    await sleep(300);
+    expect(collects - before).toBeGreaterThanOrEqual(3);
+    queued.push({ key: 'search', p99: 4 });
+    expect((await c.next((m) => m.op === 'update')).rows).toEqual([row('search', 0, 4)]);
+    // Once nobody watches, it stops asking.
+    c.send({ op: 'unsubscribe', id: 's1' });
+    c.send({ op: 'unsubscribe', id: 'nope' });
+    await c.next((m) => m.op === 'error');
+    await sleep(100);
+    const after = collects;
+    await sleep(200);
+    expect(collects).toBe(after);
+  });
+
   it('sends only rows matching where, and marks retractions', async () => {
     app = await startFakeApp();
     const c = await connect(app);
