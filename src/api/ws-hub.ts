@@ -156,7 +156,7 @@ export class WsHub {
     this.pingTimer.unref();
   }
 
-  /** Called by the engine on every view change; O(1), never blocks: rows are coalesced per key until the next flush. */
+  /** Records a changed row; O(1), never blocks: rows are coalesced per key until the next flush. */
   publish(update: ViewRowUpdate): void {
     // The engine publishes runs of changes to one view: remembering the last entry saves a Map
     // lookup per change (the names are usually the same string, so the compare is one pointer).
@@ -332,7 +332,8 @@ export class WsHub {
       // Fan-out shares the engine's thread: keep it under ~1/FLUSH_DUTY_DIVISOR of the time by
       // waiting longer after an expensive flush (many clients) than the configured interval.
       this.nextDelayMs = Math.max(this.flushIntervalMs, (performance.now() - started) * FLUSH_DUTY_DIVISOR);
-      // Clients that are behind are checked again even when the views go quiet.
+      // Again when changes wait, when clients are behind (checked even while the views are
+      // quiet), or while a collecting producer's views are watched.
       if (this.dirty.size > 0 || this.backlogged.size > 0 || (this.opts.collect && this.views.size > 0)) this.armFlush();
     }
   }
