@@ -550,31 +550,22 @@ export class AggregateOp implements QueryOp {
     if (barrier && this.snap) throw new Error(`query ${this.plan.name}: a snapshot is already in progress`);
     const plan = this.plan;
     const ser = (states: unknown[]) => plan.aggregates.map((a, i) => a.aggregator.toJSON(states[i]));
-    // A group's checkpoint object, its aggregate states passed through `states`. Empty parts are
-    // left out (restore() defaults them): a million groups is a lot of text.
-    const form = (g: Group, states: (st: unknown[]) => unknown[]) => {
-      const o: { panes?: [number, unknown[]][]; sessions?: { start: number; end: number; states: unknown[] }[]; [k: string]: unknown } = { k: g.keyStr };
+    // Empty parts are left out (restore() defaults them): a million groups is a lot of text.
+    const serialise = (g: Group) => {
+      const o: Record<string, unknown> = { k: g.keyStr };
       if (g.keys) o.keys = g.keys;
-      if (paneCount(g) > 0) o.panes = paneEntries(g).map(([p, st]) => [p, states(st)]);
-      if (g.sessions.length > 0) o.sessions = g.sessions.map((s) => ({ start: s.start, end: s.end, states: states(s.states) }));
-      // Detectors' checkpoint forms are copies already.
+      if (paneCount(g) > 0) o.panes = paneEntries(g).map(([p, st]) => [p, ser(st)]);
+      if (g.sessions.length > 0) o.sessions = g.sessions.map((s) => ({ start: s.start, end: s.end, states: ser(s.states) }));
       if (g.detectors) o.det = detectorsToJSON(g.detectors);
       if (g.absence) o.cw = [...g.absence.closedWithData];
       const first = g.absence?.firstSeen ?? g.lastSeen;
       o.f = first;
       if (g.lastSeen !== first) o.l = g.lastSeen;
       o.o = g.ordinal;
-      return o;
-    };
-    const serialise = (g: Group) => JSON.stringify(form(g, ser));
-    // The write barrier takes the checkpoint object (aggregators' toJSON forms are copies) and
-    // leaves turning it into text, most of the cost, to a later slice: see snapshot.ts.
-    const freeze = (g: Group) => {
-      const o = form(g, ser);
-      return () => JSON.stringify(o);
+      return JSON.stringify(o);
     };
     const head = `{"watermark":${Number.isFinite(this.watermark) ? this.watermark : null},"absenceCursor":${JSON.stringify(this.absenceCursor)},"groups":[`;
-    const snap = new GroupSnapshot(this.groups, serialise, head, ']}', freeze);
+    const snap = new GroupSnapshot(this.groups, serialise, head, ']}');
     return opSnapshot(snap, barrier ? (x) => (this.snap = x) : null);
   }
 

@@ -6,16 +6,11 @@
  * The cut is the moment the snapshot begins: it must describe every group exactly as it was
  * then, matching the Kafka positions recorded at the same moment. The groups are serialised in
  * slices between batches (step), while processing goes on. An operator calls touch(group) before
- * it changes a group in any way (a write barrier): a group not serialised yet is captured first,
- * in its state at the cut. A group created after the cut is marked with skip(): it is not part of
- * the snapshot. A group deleted after the cut was touched before it went. Each group is
+ * it changes a group in any way (a write barrier): a group not serialised yet is serialised
+ * first, in its state at the cut. A group created after the cut is marked with skip(): it is not
+ * part of the snapshot. A group deleted after the cut was touched before it went. Each group is
  * serialised exactly once, so the work is the same as one synchronous pass; only when it happens
  * differs.
- *
- * Right after the cut a busy stream touches nearly every group within a few hundred
- * milliseconds, so what touch() costs lands on the hot path at once. An operator that can copy a
- * group's state more cheaply than it serialises it gives a `freeze`: touch() then only copies,
- * and the copy is serialised by a later step(), in the checkpoint's paced slices.
  */
 
 /** Serialised group text is gathered into pieces of about this many UTF-16 units. */
@@ -24,9 +19,6 @@ const PIECE_CHARS = 1 << 20;
 /** One operator's snapshot in progress; see the file comment. */
 export class GroupSnapshot<G extends object, K = string> {
   private readonly done = new Set<G>();
-  /** Groups copied by touch(), each serialised by its function in a later step(). */
-  private frozen: (() => string)[] = [];
-  private frozenAt = 0;
   private readonly iterator: Iterator<[K, G]>;
   private readonly pieces: string[] = [];
   private buffer: string[] = [];
@@ -40,15 +32,12 @@ export class GroupSnapshot<G extends object, K = string> {
    * @param serialise one group (and its key in the map) as JSON text
    * @param head JSON text before the groups array, e.g. `{"watermark":1,"groups":[`
    * @param tail JSON text after it, e.g. `]}`
-   * @param freeze optional: a copy of the group as it is now, taken by touch(); calling the
-   *   function returns the same text `serialise` would have returned at the touch
    */
   constructor(
     groups: ReadonlyMap<K, G>,
     private readonly serialise: (group: G, key: K) => string,
     head: string,
     private readonly tail: string,
-    private readonly freeze?: (group: G, key: K) => () => string,
   ) {
     this.iterator = groups.entries();
     this.pieces.push(head);
@@ -58,8 +47,11 @@ export class GroupSnapshot<G extends object, K = string> {
   touch(group: G, key: K): void {
     if (this.complete || this.done.has(group)) return;
     this.done.add(group);
-    if (this.freeze) this.frozen.push(this.freeze(group, key));
-    else this.append(this.serialise(group, key));
+    const text = this.serialise(group, key);
+    const piece = this.count++ === 0 ? text : ',' + text;
+    this.buffer.push(piece);
+    this.bufferChars += piece.length;
+    if (this.bufferChars >= PIECE_CHARS) this.cut();
   }
 
   /** A group created after the cut: it is not part of this snapshot. */
@@ -73,14 +65,10 @@ export class GroupSnapshot<G extends object, K = string> {
    */
   step(maxGroups: number): number {
     let i = 0;
-    for (; i < maxGroups && this.frozenAt < this.frozen.length; i++) this.append(this.frozen[this.frozenAt++]!());
     for (; i < maxGroups && !this.complete; i++) {
       const next = this.iterator.next();
       if (next.done) this.finish();
-      else if (!this.done.has(next.value[1])) {
-        this.done.add(next.value[1]);
-        this.append(this.serialise(next.value[1], next.value[0]));
-      }
+      else this.touch(next.value[1], next.value[0]);
     }
     return i;
   }
@@ -95,17 +83,7 @@ export class GroupSnapshot<G extends object, K = string> {
     return this.pieces;
   }
 
-  private append(text: string): void {
-    const piece = this.count++ === 0 ? text : ',' + text;
-    this.buffer.push(piece);
-    this.bufferChars += piece.length;
-    if (this.bufferChars >= PIECE_CHARS) this.cut();
-  }
-
   private finish(): void {
-    // Groups touched since the last step are serialised last.
-    while (this.frozenAt < this.frozen.length) this.append(this.frozen[this.frozenAt++]!());
-    this.frozen = [];
     this.cut();
     this.pieces.push(this.tail);
     this.complete = true;

@@ -94,15 +94,15 @@ describe('incremental snapshots', () => {
     expect(restored.sink.out).toEqual(tail);
   });
 
-  it('write the same text for a group copied by the write barrier as for one serialised in place', () => {
+  it('hold the state at the cut for groups touched before any step, for every aggregate kind', () => {
     const reference = engine();
     const live = engine();
     feed(reference.engine, EVENTS.slice(0, CUT));
     feed(live.engine, EVENTS.slice(0, CUT));
     const atCut = reference.engine.snapshot();
     const snap = live.engine.beginSnapshot();
-    // Every group is touched (copied) before any step and changed right after: what is written
-    // must still be the cut's state.
+    // Every group is touched (by the write barrier) before any step and changed right after:
+    // what is written must still be the cut's state.
     const order = [...new Set(EVENTS.slice(0, CUT).map((e) => e.k))];
     let t = EVENTS[CUT - 1]!.t;
     for (const k of order) live.engine.process('s', { k, t, v: 1000 + t++, id: null }, t);
