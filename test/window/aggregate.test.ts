@@ -323,13 +323,83 @@ describe('PERCENTILE accuracy', () => {
     for (const q of [0.975, 0.99, 0.999]) {
       const agg = makeAggregator('PERCENTILE', { q });
       const s = aggregate(agg, values);
-      const json = agg.toJSON(s) as { p: number[] };
-      expect(json.p.length - 1).toBeLessThanOrEqual(PERCENTILE_BIN_LIMIT);
+      const json = agg.toJSON(s) as { p: [number, string] };
+      expect(countsIn(json.p[1])).toBeLessThanOrEqual(PERCENTILE_BIN_LIMIT);
+      expect(countsIn(json.p[1])).toBeGreaterThan(PERCENTILE_BIN_LIMIT / 2);
       expect(Math.abs((agg.result(s) as number) - exactAt(q))).toBeLessThanOrEqual(0.01 * exactAt(q));
     }
     // Below the kept range, values were collapsed upwards: the answer overestimates, never under.
     const low = makeAggregator('PERCENTILE', { q: 0.5 });
     expect(low.result(aggregate(low, values)) as number).toBeGreaterThan(exactAt(0.5));
+  });
+});
+
+/** Bins in a checkpoint's encoded counts: one varint each, ending in a byte below 0x80. */
+function countsIn(base64: string): number {
+  return [...Buffer.from(base64, 'base64')].filter((b) => b < 0x80).length;
+}
+
+describe('PERCENTILE checkpoint form', () => {
+  const agg = makeAggregator('PERCENTILE', { q: 0.9 });
+  const binned = () => {
+    const rand = prng(11);
+    // Counts past one varint byte (and past 2^32), zeros between keys, both signs, zero values.
+    const s = aggregate(agg, Array.from({ length: 5_000 }, (_, i) => (i % 7 === 0 ? 0 : (rand() < 0.3 ? -1 : 1) * Math.exp(rand() * 20))));
+    const big = aggregate(agg, Array.from({ length: 300 }, () => 42));
+    for (let i = 0; i < 24; i++) agg.merge(big, big);
+    agg.merge(s, big);
+    return s;
+  };
+
+  it('writes bins as base64 varints and reads them back exactly', () => {
+    const s = binned();
+    const json = agg.toJSON(s) as { n: number; p: [number, string]; m: [number, string] };
+    expect(json.n).toBeGreaterThan(2 ** 32);
+    expect(typeof json.p[1]).toBe('string');
+    expect(typeof json.m[1]).toBe('string');
+    const restored = agg.fromJSON(JSON.parse(JSON.stringify(json)));
+    expect(agg.toJSON(restored)).toEqual(json);
+    for (const q of [0.01, 0.5, 0.9, 0.999]) {
+      const a = makeAggregator('PERCENTILE', { q });
+      expect(a.result(restored)).toBe(a.result(s));
+    }
+  });
+
+  it('still reads the bins of earlier checkpoints, written as JSON numbers', () => {
+    const s = binned();
+    const json = agg.toJSON(s) as { p: [number, string]; m: [number, string] };
+    const plain = (store: [number, string]) => {
+      const counts: number[] = [];
+      let c = 0;
+      let scale = 1;
+      for (const b of Buffer.from(store[1], 'base64')) {
+        c += (b & 0x7f) * scale;
+        scale *= 0x80;
+        if (b < 0x80) {
+          counts.push(c);
+          c = 0;
+          scale = 1;
+        }
+      }
+      return [store[0], ...counts];
+    };
+    const old = { ...json, p: plain(json.p), m: plain(json.m) };
+    expect(agg.toJSON(agg.fromJSON(old))).toEqual(json);
+  });
+
+  it('refuses encoded counts it could not have written', () => {
+    const json = agg.toJSON(binned()) as { p: [number, string] };
+    const bad = [
+      '', // no bins
+      'gA==', // a varint without its last byte
+      '//////////8=', // a varint longer than 8 bytes
+      'AQ', // base64 without its padding
+      ' AQ==', // whitespace
+      '!!!!',
+    ];
+    for (const text of bad) expect(() => agg.fromJSON({ ...json, p: [json.p[0], text] }), text).toThrow(/invalid PERCENTILE state/);
+    expect(() => agg.fromJSON({ ...json, p: [json.p[0], 1, -2] })).toThrow(/invalid PERCENTILE state/);
+    expect(() => agg.fromJSON({ ...json, p: [json.p[0], 'AQ==', 'AQ=='] })).toThrow(/invalid PERCENTILE state/);
   });
 });
 
