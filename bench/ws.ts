@@ -3,8 +3,8 @@
  * groups that change continuously. Prints one JSON line:
  * - the publishing loop's updates/s with the clients connected but not subscribed (baseline) and
  *   with all of them subscribed, in paired phases of the same run, and the median of the pairs'
- *   losses (target < 10%). The loop is the engine's per-event path in miniature (decode,
- *   aggregate, store the row, publish), see publishLoop;
+ *   losses (target < 10%). The loop is the engine's live path in miniature (decode, aggregate,
+ *   mark the group changed; the hub's flush collects the changed rows), see publishLoop;
  * - delivery latency from publish() to the client's receipt, p50/p99 (target p99 < 200 ms). It
  *   includes the coalescing wait of up to one flush interval (100 ms): that delay is by design.
  *
@@ -261,8 +261,8 @@ async function runServer(): Promise<void> {
   await waitFor(child, 'connected');
   const connected = hub.clientCount();
   await publishLoop(hub, 1000); // warm-up: let the JIT settle before measuring
-  // The clients stay connected; each round pairs a phase without subscriptions (publish() finds
-  // no subscriber, as for an unwatched view) with a phase where all of them subscribe. The order
+  // The clients stay connected; each round pairs a phase without subscriptions (the loop marks
+  // no changes, as the engine does for an unwatched view) with one where all of them subscribe. The order
   // alternates, and the loss is the median of the rounds' own losses: the machine's speed drifts
   // by tens of percent within a run, and adjacent phases see the same drift.
   const rounds: { baseline: Rate; withClients: Rate }[] = [];
