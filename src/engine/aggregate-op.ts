@@ -143,7 +143,11 @@ export class AggregateOp implements QueryOp {
     if (newest + w.sizeMs + w.graceMs <= this.watermark) return this.sink.late(plan, origin);
     if (this.addToPane(group, p, ts)) this.indexPane(p, group, w);
     if (this.wantsChanges()) {
+      // Live mode: every open window holding this pane is pending already when the group's last
+      // change says so (the first event of the pane since the last flush marked them all).
+      if (group.pending !== null && group.pending.pane === p) return;
       for (const s of windowStartsFor(ts, w)) if (s + w.sizeMs + w.graceMs > this.watermark) this.changed(group, s, null);
+      if (this.opts.coalesce && group.pending !== null) group.pending.pane = p;
     }
   }
 
@@ -281,7 +285,7 @@ export class AggregateOp implements QueryOp {
       // (the group remembers the change it queued last) needs no key built and no map lookup.
       const last = group.pending;
       if (last !== null && last.start === start && last.session === session) return;
-      const change: PendingChange = { group, start, session };
+      const change: PendingChange = { group, start, session, pane: NaN };
       this.dirty.set(group.keyStr + '\u0000' + start, change);
       group.pending = change;
     } else this.emitChange(group, start, session);

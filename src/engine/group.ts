@@ -50,6 +50,11 @@ export interface PendingChange {
   readonly group: Group;
   readonly start: number;
   readonly session: Session | null;
+  /**
+   * Hopping windows: set on the group's last change once every open window holding this pane
+   * start is pending, so further events in the pane mark nothing; NaN otherwise.
+   */
+  pane: number;
 }
 
 /** What absence evaluation of a windowed alert needs per group. */
