@@ -13,6 +13,8 @@ import { STREAM } from './helpers.js';
 const VIEWS = {
   tumbling: `CREATE VIEW v AS SELECT k, COUNT(*) AS n, SUM(v) AS s FROM s WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY k HAVING SUM(v) > 3;`,
   hopping: `CREATE VIEW v AS SELECT k, COUNT(*) AS n, MAX(v) AS m FROM s WINDOW HOPPING (SIZE 20 SECONDS, ADVANCE BY 5 SECONDS) GROUP BY k;`,
+  // The advance does not divide the size: panes are 2 seconds, the gcd.
+  hopping_uneven: `CREATE VIEW v AS SELECT k, COUNT(*) AS n, SUM(v) AS s FROM s WINDOW HOPPING (SIZE 10 SECONDS, ADVANCE BY 4 SECONDS) GROUP BY k;`,
   session: `CREATE VIEW v AS SELECT k, COUNT(*) AS n FROM s WINDOW SESSION (4 SECONDS) GROUP BY k;`,
   // For these two only closed windows must agree: an open window's row is a snapshot taken when it
   // is pushed. A sliding window's row is not re-emitted when an out-of-order event lands in an
