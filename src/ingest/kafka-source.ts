@@ -293,10 +293,10 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
 
   const handleAssign = async (gen: number, memberAssignment: Record<string, number[]>) => {
     assignment = Object.entries(memberAssignment).map(([topic, partitions]) => ({ topic, partitions: [...partitions] }));
-    // A partition that left this process may be processed further elsewhere: forget its
-    // position, or a later re-assignment would seek back to it and apply records twice.
-    const owned = new Set(assignment.flatMap(({ topic, partitions }) => partitions.map((p) => `${topic}:${p}`)));
-    for (const key of [...expected.keys()]) if (!owned.has(key)) expected.delete(key);
+    // Positions of partitions that leave the assignment are kept: this process's state covers
+    // the records up to them. When a partition comes back (a rebalance that split it away for a
+    // while, e.g. while the group still held a member of an earlier consumer generation), the
+    // source seeks there again instead of redelivering everything since the last commit.
     const wanted = opts.onAssign ? await opts.onAssign(assignment) : undefined;
     if (gen !== generation || consumer === null) return;
     for (const { topic, partitions } of assignment) {

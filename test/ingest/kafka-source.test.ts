@@ -145,6 +145,46 @@ describe('kafka source: decode, dead-letter, dedupe, offsets', () => {
     expect(wrong.detail).toBe('value: expected DOUBLE, got "high"');
   });
 
+  it('redelivers nothing when a rebalance takes partitions away and gives them back', async () => {
+    const shared = testBrokers();
+    const topic = unique('split');
+    await createTopic(shared, topic, 4);
+    const stream = streamOn(topic);
+    await produce(shared, topic, Array.from({ length: 4000 }, (_, i) => ({ partition: i % 4, key: null, value: event(i) })));
+    const groupId = unique('g');
+    const h = new IngestHarness({ brokers: shared, stream, groupId, dlqTopic: unique('dlq') });
+    await h.start();
+    // A second member that reads nothing and commits nothing joins for a while: the harness
+    // gives up some partitions, processed past their last commit (nothing is committed here).
+    const { default: kafkajs } = await import('kafkajs');
+    const other = new kafkajs.Kafka({ brokers: [...shared], logLevel: kafkajs.logLevel.NOTHING }).consumer({ groupId });
+    try {
+      await waitUntil(() => `accepted ${h.accepted.length}`, () => h.accepted.length === 4000);
+      let otherGot = 0;
+      await other.connect();
+      await other.subscribe({ topics: [topic] });
+      const joined = new Promise<void>((resolve) => other.on(other.events.GROUP_JOIN, (e) => {
+        otherGot = Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0);
+        resolve();
+      }));
+      await other.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => new Promise<void>(() => {}) });
+      await joined;
+      expect(otherGot).toBeGreaterThan(0);
+      await waitUntil(() => `harness owns ${JSON.stringify(h.source.assignment())}`, () => h.source.assignment()[0]!.partitions.length < 4);
+      await other.disconnect();
+      await waitUntil(() => `harness owns ${JSON.stringify(h.source.assignment())}`, () => h.source.assignment()[0]?.partitions.length === 4, 60_000);
+      // More events on every partition: the harness must take up where it stopped.
+      await produce(shared, topic, Array.from({ length: 400 }, (_, i) => ({ partition: i % 4, key: null, value: event(4000 + i) })));
+      const ends = await endOffsets(shared, topic);
+      await waitUntil(() => `positions ${[...h.positions()].join(' ')}`, () => h.caughtUp(ends));
+    } finally {
+      await other.disconnect().catch(() => undefined);
+      await h.stop();
+    }
+    expect(h.accepted.length).toBe(4400);
+    expect(h.duplicates).toBe(0);
+  }, 120_000);
+
   it('resumes at the offsets onAssign returns, overriding the committed ones', async () => {
     const shared = testBrokers();
     const topic = unique('seek');
