@@ -43,13 +43,23 @@ export async function createTopic(brokers: readonly string[], topic: string, num
   await withAdmin(brokers, (a) => createTopicsAndWait(a, [{ topic, numPartitions, replicationFactor: 1 }]));
 }
 
-/** Produces raw records to explicit partitions (acks=all), in chunks. */
+/**
+ * Produces raw records to explicit partitions (acks=all), in chunks. Idempotent: a send retried
+ * after a lost response (a broker that just restarted) must not append the records twice, or a
+ * test counting duplicates sees the producer's (1,334 of them once: two partitions' share of a
+ * 2,000-record chunk).
+ */
 export async function produce(
   brokers: readonly string[],
   topic: string,
   records: readonly { partition: number; key: Buffer | string | null; value: Buffer | string | null }[],
 ): Promise<void> {
-  const producer = client(brokers).producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  const producer = client(brokers).producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   try {
     for (let i = 0; i < records.length; i += 2000) {
