@@ -319,62 +319,119 @@ export function quantileClone(s: QuantileState): QuantileState {
   return c;
 }
 
-/** JSON form: `{n: 0}`, `{n, v: [sorted values]}` or `{n, min, max, z, p: [minKey, ...counts], m: [...]}`. */
+/**
+ * Checkpoint form: `{n: 0}`; `{x}`, the exact values as base64 of little-endian doubles; or
+ * `{b}`, a binned sketch as base64 of: min and max (doubles), n and the zero count (varints), then
+ * the positive and the negative store, each its bin count (0: none), its first key (zigzag) and
+ * its counts (varints). Checkpoints write thousands of sketches at once: as JSON numbers their
+ * doubles and bins were most of a checkpoint's text and of the time to write it.
+ */
 export function quantileToJSON(s: QuantileState): unknown {
   if (s.n === 0) return { n: 0 };
-  if (s.exact !== null) return { n: s.n, v: s.exact.slice() };
-  const store = (b: BinStore | null): [number, string] | null => (b === null || b.count === 0 ? null : [b.minKey, encodeCounts(b)]);
-  return { n: s.n, min: s.min, max: s.max, z: s.zeroCount, p: store(s.positive), m: store(s.negative) };
-}
-
-/** Scratch for encodeCounts: at most PERCENTILE_BIN_LIMIT counts of at most 8 bytes each. */
-const countBytes = Buffer.alloc(PERCENTILE_BIN_LIMIT * 8);
-
-/**
- * A store's counts from minKey to maxKey as unsigned LEB128 varints in base64. Checkpoints write
- * thousands of sketches at once, and as JSON numbers their bins were much of the checkpoint's
- * text and of the time to produce it; this takes 1.33 characters for a count under 128 (a JSON
- * number and its comma take 2–4) and is quicker to write.
- */
-function encodeCounts(b: BinStore): string {
-  let at = 0;
-  for (let k = b.minKey; k <= b.maxKey; k++) {
-    let c = b.bins[k - b.offset] ?? 0;
-    while (c >= 0x80) {
-      countBytes[at++] = (c % 0x80) | 0x80;
-      c = Math.floor(c / 0x80);
-    }
-    countBytes[at++] = c;
+  const w = new ByteWriter();
+  if (s.exact !== null) {
+    for (const v of s.exact) w.double(v);
+    return { x: w.base64() };
   }
-  return countBytes.toString('base64', 0, at);
+  w.double(s.min);
+  w.double(s.max);
+  w.varint(s.n);
+  w.varint(s.zeroCount);
+  for (const b of [s.positive, s.negative]) {
+    if (b === null || b.count === 0) {
+      w.varint(0);
+      continue;
+    }
+    w.varint(b.maxKey - b.minKey + 1);
+    w.varint(b.minKey >= 0 ? 2 * b.minKey : -2 * b.minKey - 1);
+    for (let k = b.minKey; k <= b.maxKey; k++) w.varint(b.bins[k - b.offset] ?? 0);
+  }
+  return { b: w.base64() };
 }
 
-/** Inverse of encodeCounts; null on anything it could not have written. */
-function decodeCounts(text: string): number[] | null {
-  const bytes = Buffer.from(text, 'base64');
-  if (bytes.toString('base64') !== text) return null;
-  const counts: number[] = [];
-  for (let i = 0; i < bytes.length; ) {
-    let c = 0;
+/** Scratch of quantileToJSON: two doubles, two varints and two stores of at most PERCENTILE_BIN_LIMIT varints. */
+const scratch = Buffer.alloc(16 + 4 * 8 + 2 * (PERCENTILE_BIN_LIMIT + 2) * 8);
+
+/** Writes quantileToJSON's bytes into the shared scratch (one sketch at a time). */
+class ByteWriter {
+  private at = 0;
+  double(v: number): void {
+    this.at = scratch.writeDoubleLE(v, this.at);
+  }
+  /** Unsigned LEB128 of a safe integer. */
+  varint(v: number): void {
+    while (v >= 0x80) {
+      scratch[this.at++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    scratch[this.at++] = v;
+  }
+  base64(): string {
+    return scratch.toString('base64', 0, this.at);
+  }
+}
+
+/** Reads quantileToJSON's bytes; any read past the end or out of range throws badState(). */
+class ByteReader {
+  private at = 0;
+  private readonly bytes: Buffer;
+  constructor(text: unknown) {
+    if (typeof text !== 'string') throw badState();
+    this.bytes = Buffer.from(text, 'base64');
+    // Only what quantileToJSON writes: canonical base64, nothing else tolerated.
+    if (this.bytes.toString('base64') !== text) throw badState();
+  }
+  get done(): boolean {
+    return this.at === this.bytes.length;
+  }
+  double(): number {
+    if (this.at + 8 > this.bytes.length) throw badState();
+    const v = this.bytes.readDoubleLE(this.at);
+    this.at += 8;
+    if (!Number.isFinite(v)) throw badState();
+    return v;
+  }
+  varint(): number {
+    let v = 0;
     let scale = 1;
     for (let n = 0; ; n++) {
-      if (i >= bytes.length || n === 8) return null;
-      const byte = bytes[i++]!;
-      c += (byte & 0x7f) * scale;
+      if (this.at >= this.bytes.length || n === 8) throw badState();
+      const byte = this.bytes[this.at++]!;
+      v += (byte & 0x7f) * scale;
       scale *= 0x80;
       if (byte < 0x80) break;
     }
-    if (!Number.isSafeInteger(c)) return null;
-    counts.push(c);
+    if (!Number.isSafeInteger(v)) throw badState();
+    return v;
   }
-  return counts;
 }
 
-/** Inverse of quantileToJSON. */
+/** Inverse of quantileToJSON; also reads the JSON-number form of earlier versions. */
 export function quantileFromJSON(json: unknown): QuantileState {
   const o = json as Record<string, unknown> | null;
   const s = new QuantileState();
-  if (o === null || typeof o !== 'object' || !isCount(o.n)) throw badState();
+  if (o === null || typeof o !== 'object') throw badState();
+  if (o.x !== undefined) {
+    const r = new ByteReader(o.x);
+    const values: number[] = [];
+    while (!r.done) values.push(r.double());
+    if (values.length === 0 || values.length > PERCENTILE_EXACT_LIMIT) throw badState();
+    for (const v of values) quantileAdd(s, v);
+    return s;
+  }
+  if (o.b !== undefined) {
+    const r = new ByteReader(o.b);
+    s.min = r.double();
+    s.max = r.double();
+    s.n = r.varint();
+    s.zeroCount = r.varint();
+    s.exact = null;
+    s.positive = readStore(r);
+    s.negative = readStore(r);
+    if (!r.done || s.n === 0) throw badState();
+    return s;
+  }
+  if (!isCount(o.n)) throw badState();
   if (o.n === 0) return s;
   if (Array.isArray(o.v)) {
     if (!o.v.every(Number.isFinite) || o.v.length !== o.n) throw badState();
@@ -392,17 +449,27 @@ export function quantileFromJSON(json: unknown): QuantileState {
   return s;
 }
 
-/** A store from `[minKey, encodeCounts]`, or from `[minKey, ...counts]` (checkpoints of earlier versions). */
-function storeFromJSON(json: unknown): BinStore | null {
-  if (json === null || json === undefined) return null;
-  if (!Array.isArray(json) || json.length < 2 || !Number.isSafeInteger(json[0])) throw badState();
-  const minKey = json[0] as number;
-  let counts: number[] | null;
-  if (typeof json[1] === 'string' && json.length === 2) counts = decodeCounts(json[1]);
-  else counts = json.every(Number.isSafeInteger) ? (json.slice(1) as number[]) : null;
-  if (counts === null || counts.length === 0 || counts.length > PERCENTILE_BIN_LIMIT || counts.some((c) => c < 0)) throw badState();
+function readStore(r: ByteReader): BinStore | null {
+  const bins = r.varint();
+  if (bins === 0) return null;
+  if (bins > PERCENTILE_BIN_LIMIT) throw badState();
+  const zz = r.varint();
+  const minKey = zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
+  const counts: number[] = [];
+  for (let i = 0; i < bins; i++) counts.push(r.varint());
   const b = new BinStore();
   b.restore(minKey, counts);
+  return b;
+}
+
+/** A store in the JSON form of earlier versions: `[minKey, ...counts]`. */
+function storeFromJSON(json: unknown): BinStore | null {
+  if (json === null || json === undefined) return null;
+  if (!Array.isArray(json) || json.length < 2 || !json.every(Number.isSafeInteger)) throw badState();
+  const [minKey, ...counts] = json as number[];
+  if (counts.length > PERCENTILE_BIN_LIMIT || counts.some((c) => c < 0)) throw badState();
+  const b = new BinStore();
+  b.restore(minKey as number, counts);
   return b;
 }
 

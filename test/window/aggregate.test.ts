@@ -323,9 +323,9 @@ describe('PERCENTILE accuracy', () => {
     for (const q of [0.975, 0.99, 0.999]) {
       const agg = makeAggregator('PERCENTILE', { q });
       const s = aggregate(agg, values);
-      const json = agg.toJSON(s) as { p: [number, string] };
-      expect(countsIn(json.p[1])).toBeLessThanOrEqual(PERCENTILE_BIN_LIMIT);
-      expect(countsIn(json.p[1])).toBeGreaterThan(PERCENTILE_BIN_LIMIT / 2);
+      const { p } = readBinned((agg.toJSON(s) as { b: string }).b);
+      expect(p!.length - 1).toBeLessThanOrEqual(PERCENTILE_BIN_LIMIT);
+      expect(p!.length - 1).toBeGreaterThan(PERCENTILE_BIN_LIMIT / 2);
       expect(Math.abs((agg.result(s) as number) - exactAt(q))).toBeLessThanOrEqual(0.01 * exactAt(q));
     }
     // Below the kept range, values were collapsed upwards: the answer overestimates, never under.
@@ -334,9 +334,29 @@ describe('PERCENTILE accuracy', () => {
   });
 });
 
-/** Bins in a checkpoint's encoded counts: one varint each, ending in a byte below 0x80. */
-function countsIn(base64: string): number {
-  return [...Buffer.from(base64, 'base64')].filter((b) => b < 0x80).length;
+/** An independent reader of PERCENTILE's binary checkpoint form (see quantileToJSON). */
+function readBinned(base64: string) {
+  const bytes = Buffer.from(base64, 'base64');
+  let at = 0;
+  const double = () => ((at += 8), bytes.readDoubleLE(at - 8));
+  const varint = () => {
+    let v = 0;
+    for (let scale = 1; ; scale *= 128) {
+      const byte = bytes[at++]!;
+      v += (byte & 0x7f) * scale;
+      if (byte < 0x80) return v;
+    }
+  };
+  const store = () => {
+    const bins = varint();
+    if (bins === 0) return null;
+    const zz = varint();
+    const minKey = zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
+    return [minKey, ...Array.from({ length: bins }, varint)];
+  };
+  const out = { min: double(), max: double(), n: varint(), z: varint(), p: store(), m: store() };
+  expect(at).toBe(bytes.length);
+  return out;
 }
 
 describe('PERCENTILE checkpoint form', () => {
@@ -344,62 +364,66 @@ describe('PERCENTILE checkpoint form', () => {
   const binned = () => {
     const rand = prng(11);
     // Counts past one varint byte (and past 2^32), zeros between keys, both signs, zero values.
-    const s = aggregate(agg, Array.from({ length: 5_000 }, (_, i) => (i % 7 === 0 ? 0 : (rand() < 0.3 ? -1 : 1) * Math.exp(rand() * 20))));
+    const s = aggregate(agg, Array.from({ length: 5_000 }, (_, i) => (i % 7 === 0 ? 0 : (rand() < 0.3 ? -1 : 1) * Math.exp(rand() * 20 - 5))));
     const big = aggregate(agg, Array.from({ length: 300 }, () => 42));
     for (let i = 0; i < 24; i++) agg.merge(big, big);
     agg.merge(s, big);
     return s;
   };
+  const quantiles = (s: unknown) => [0.01, 0.5, 0.9, 0.999].map((q) => makeAggregator('PERCENTILE', { q }).result(s));
 
-  it('writes bins as base64 varints and reads them back exactly', () => {
+  it('writes a binned sketch as one base64 string and reads it back exactly', () => {
     const s = binned();
-    const json = agg.toJSON(s) as { n: number; p: [number, string]; m: [number, string] };
-    expect(json.n).toBeGreaterThan(2 ** 32);
-    expect(typeof json.p[1]).toBe('string');
-    expect(typeof json.m[1]).toBe('string');
+    const json = agg.toJSON(s) as { b: string };
+    expect(Object.keys(json)).toEqual(['b']);
+    const parts = readBinned(json.b);
+    expect(parts.n).toBeGreaterThan(2 ** 32);
+    expect(parts.z).toBeGreaterThan(0);
+    expect(parts.p![0]).toBeLessThan(0); // keys of magnitudes below 1 are negative
+    expect(parts.m).not.toBeNull();
     const restored = agg.fromJSON(JSON.parse(JSON.stringify(json)));
     expect(agg.toJSON(restored)).toEqual(json);
-    for (const q of [0.01, 0.5, 0.9, 0.999]) {
-      const a = makeAggregator('PERCENTILE', { q });
-      expect(a.result(restored)).toBe(a.result(s));
-    }
+    expect(quantiles(restored)).toEqual(quantiles(s));
   });
 
-  it('still reads the bins of earlier checkpoints, written as JSON numbers', () => {
+  it('writes exact values as doubles, -0 and all', () => {
+    const values = [3.25, -0, 1e-300, -7, 0.1 + 0.2];
+    const s = aggregate(agg, values);
+    const json = agg.toJSON(s) as { x: string };
+    expect(Object.keys(json)).toEqual(['x']);
+    const restored = agg.fromJSON(JSON.parse(JSON.stringify(json)));
+    expect(agg.toJSON(restored)).toEqual(json);
+    expect(quantiles(restored)).toEqual(quantiles(s));
+  });
+
+  it('still reads the JSON-number form of earlier versions', () => {
     const s = binned();
-    const json = agg.toJSON(s) as { p: [number, string]; m: [number, string] };
-    const plain = (store: [number, string]) => {
-      const counts: number[] = [];
-      let c = 0;
-      let scale = 1;
-      for (const b of Buffer.from(store[1], 'base64')) {
-        c += (b & 0x7f) * scale;
-        scale *= 0x80;
-        if (b < 0x80) {
-          counts.push(c);
-          c = 0;
-          scale = 1;
-        }
-      }
-      return [store[0], ...counts];
-    };
-    const old = { ...json, p: plain(json.p), m: plain(json.m) };
-    expect(agg.toJSON(agg.fromJSON(old))).toEqual(json);
+    const { min, max, n, z, p, m } = readBinned((agg.toJSON(s) as { b: string }).b);
+    const legacy = { n, min, max, z, p, m };
+    expect(agg.toJSON(agg.fromJSON(legacy))).toEqual(agg.toJSON(s));
+    const exact = aggregate(agg, [5, 1, 3]);
+    expect(agg.toJSON(agg.fromJSON({ n: 3, v: [1, 3, 5] }))).toEqual(agg.toJSON(exact));
   });
 
-  it('refuses encoded counts it could not have written', () => {
-    const json = agg.toJSON(binned()) as { p: [number, string] };
+  it('refuses encodings it could not have written', () => {
+    const json = agg.toJSON(binned()) as { b: string };
+    const bytes = Buffer.from(json.b, 'base64');
+    const nan = Buffer.from(bytes);
+    nan.writeDoubleLE(NaN, 0);
     const bad = [
-      '', // no bins
-      'gA==', // a varint without its last byte
-      '//////////8=', // a varint longer than 8 bytes
-      'AQ', // base64 without its padding
-      ' AQ==', // whitespace
-      '!!!!',
+      { b: '' },
+      { b: bytes.subarray(0, bytes.length - 1).toString('base64') }, // truncated
+      { b: Buffer.concat([bytes, Buffer.from([0])]).toString('base64') }, // trailing byte
+      { b: nan.toString('base64') },
+      { b: json.b.replace(/=+$/, '') }, // without its padding
+      { b: ` ${json.b}` },
+      { b: 42 },
+      { x: '' },
+      { x: Buffer.alloc(7).toString('base64') }, // not whole doubles
+      { x: Buffer.alloc(8 * 33).toString('base64') }, // more values than are kept exact
+      { n: 3, min: 1, max: 2, z: 0, p: [1, 1, -2], m: null },
     ];
-    for (const text of bad) expect(() => agg.fromJSON({ ...json, p: [json.p[0], text] }), text).toThrow(/invalid PERCENTILE state/);
-    expect(() => agg.fromJSON({ ...json, p: [json.p[0], 1, -2] })).toThrow(/invalid PERCENTILE state/);
-    expect(() => agg.fromJSON({ ...json, p: [json.p[0], 'AQ==', 'AQ=='] })).toThrow(/invalid PERCENTILE state/);
+    for (const j of bad) expect(() => agg.fromJSON(j), JSON.stringify(j).slice(0, 40)).toThrow(/invalid PERCENTILE state/);
   });
 });
 
