@@ -344,7 +344,7 @@ export function quantileToJSON(s: QuantileState): unknown {
     }
     w.varint(b.maxKey - b.minKey + 1);
     w.varint(b.minKey >= 0 ? 2 * b.minKey : -2 * b.minKey - 1);
-    for (let k = b.minKey; k <= b.maxKey; k++) w.varint(b.bins[k - b.offset] ?? 0);
+    w.counts(b.bins, b.minKey - b.offset, b.maxKey - b.offset + 1);
   }
   return { b: w.base64() };
 }
@@ -365,6 +365,20 @@ class ByteWriter {
       v = Math.floor(v / 0x80);
     }
     scratch[this.at++] = v;
+  }
+  /** varint() of bins[from..to), with the one-byte case (nearly every bin) inline. */
+  counts(bins: readonly number[], from: number, to: number): void {
+    let at = this.at;
+    for (let i = from; i < to; i++) {
+      const c = bins[i] ?? 0;
+      if (c < 0x80) scratch[at++] = c;
+      else {
+        this.at = at;
+        this.varint(c);
+        at = this.at;
+      }
+    }
+    this.at = at;
   }
   base64(): string {
     return scratch.toString('base64', 0, this.at);

@@ -69,9 +69,17 @@ function toKafkaMessage(m: TestMessage | string): { key?: string | null; value: 
   };
 }
 
-/** Produces records (acks from all in-sync replicas) and resolves once the broker has them. A string is a value. */
+/**
+ * Produces records (acks from all in-sync replicas) and resolves once the broker has them. A
+ * string is a value. Idempotent: a send kafkajs retries (a just-created topic's partition not led
+ * yet) must not append records twice, or tests see the producer's duplicates as the consumer's.
+ */
 export async function produce(topic: string, messages: ReadonlyArray<TestMessage | string>): Promise<void> {
-  const producer = kafkaClient('seismo-test-producer').producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafkaClient('seismo-test-producer').producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   try {
     await producer.send({ topic, acks: -1, messages: messages.map(toKafkaMessage) });
