@@ -10,7 +10,7 @@ import type { AlertPayload } from './alerts/payload.js';
 import type { AlertPayloadLike, WsHub } from './api/ws-hub.js';
 import type { ProducerMessage } from './ingest/kafka-producer.js';
 import { metrics } from './metrics.js';
-import { storedRow } from './engine/row-shape.js';
+import { rowWithBounds, storedRow } from './engine/row-shape.js';
 import type { Row, WindowBounds } from './types.js';
 
 /** Where a late event came from, for the dead-letter record. */
@@ -58,7 +58,7 @@ export class LiveSink implements EngineSink {
     // million groups would otherwise copy a million rows for nobody.
     const hub = this.deps.hub;
     if ((flags.visible || window) && hub?.hasSubscribers(plan.name)) {
-      const full: Row = window ? { ...row, windowstart: window.start, windowend: window.end } : row;
+      const full: Row = window ? rowWithBounds(plan, row, window.start, window.end) : row;
       hub.publish({ view: plan.name, key: window ? `${key}|${window.start}` : key, row: full });
     }
     if (flags.visible) {

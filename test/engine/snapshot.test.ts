@@ -57,13 +57,18 @@ function normalise(chunks: string[]): unknown[] {
   });
 }
 
+/** Two engines fed the events before the cut, and the reference's synchronous snapshot there. */
+function twoAtTheCut() {
+  const reference = engine();
+  const live = engine();
+  feed(reference.engine, EVENTS.slice(0, CUT));
+  feed(live.engine, EVENTS.slice(0, CUT));
+  return { reference, live, atCut: reference.engine.snapshot() };
+}
+
 describe('incremental snapshots', () => {
   it('hold the state at the cut while events keep changing groups, and restore exactly', () => {
-    const reference = engine();
-    const live = engine();
-    feed(reference.engine, EVENTS.slice(0, CUT));
-    feed(live.engine, EVENTS.slice(0, CUT));
-    const atCut = reference.engine.snapshot();
+    const { reference, live, atCut } = twoAtTheCut();
 
     const snap = live.engine.beginSnapshot();
     let steps = 0;
@@ -95,11 +100,7 @@ describe('incremental snapshots', () => {
   });
 
   it('hold the state at the cut for groups touched before any step, for every aggregate kind', () => {
-    const reference = engine();
-    const live = engine();
-    feed(reference.engine, EVENTS.slice(0, CUT));
-    feed(live.engine, EVENTS.slice(0, CUT));
-    const atCut = reference.engine.snapshot();
+    const { live, atCut } = twoAtTheCut();
     const snap = live.engine.beginSnapshot();
     // Every group is touched (by the write barrier) before any step and changed right after:
     // what is written must still be the cut's state.
@@ -114,11 +115,7 @@ describe('incremental snapshots', () => {
   });
 
   it('would be wrong without the write barrier (the test above can fail)', () => {
-    const reference = engine();
-    const live = engine();
-    feed(reference.engine, EVENTS.slice(0, CUT));
-    feed(live.engine, EVENTS.slice(0, CUT));
-    const atCut = reference.engine.snapshot();
+    const { live, atCut } = twoAtTheCut();
     live.engine.flush();
     // Snapshots of the operators without their barrier, stepped while events change groups.
     const parts = [...live.engine.ops.values()].map((op) => op.beginSnapshot(false));
