@@ -11,7 +11,9 @@ import type { ProgramPlan, QueryPlan } from './lang/compile.js';
 import { Engine } from './engine/engine.js';
 import { AggregateOp } from './engine/aggregate-op.js';
 import { LiveSink, type EventOrigin } from './live-sink.js';
-import { makeDecoder, type Decoder } from './ingest/decode.js';
+import { makeDecoder, type DecodeResult, type Decoder } from './ingest/decode.js';
+import { ChunkOrigin, ChunkReader, chunkMessages, type DecodedChunk } from './ingest/chunk-codec.js';
+import { createWorkerSource } from './ingest/worker-source.js';
 import { Deduper, type DeduperState } from './ingest/dedupe.js';
 import { WatermarkTracker, type WatermarkState } from './ingest/watermark.js';
 import { deadLetterMessage } from './ingest/dead-letter.js';
@@ -165,68 +167,103 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
   /** Wall time the oldest event not yet pushed out was consumed (seismo_event_latency_seconds). */
   let unflushedSince: number | null = null;
 
-  const onBatch = async (batch: SourceBatch) => {
+  /**
+   * One record of one stream, decoded or refused: dead letter, dedupe, engine, retention,
+   * watermark. Event by event, as in replay: a later event of the same batch may be late.
+   */
+  const accept = (s: StreamRuntime, r: DecodeResult, origin: EventOrigin, now: number): boolean => {
+    // One event stamped far in the future would move the watermark past every open window
+    // and make all later events late: refuse it like any other bad record.
+    if (r.ok && r.ts > now + cfg.maxFutureMs) {
+      const when = Math.abs(r.ts) <= 8.64e15 ? new Date(r.ts).toISOString() : String(r.ts);
+      r = { ok: false, reason: 'future_timestamp', detail: `event time ${when} is more than --max-future ahead of now` };
+    }
+    if (!r.ok) {
+      metrics.eventsInvalid.inc({ stream: s.plan.name, reason: r.reason });
+      sink.send(cfg.deadLetterTopic, deadLetterMessage(origin, origin, r.reason, r.detail));
+      return false;
+    }
+    if (r.eventId !== null && s.dedupe.isDuplicate(r.eventId, r.ts)) {
+      metrics.eventsDeduplicated.inc({ stream: s.plan.name });
+      return false;
+    }
+    engine.process(s.plan.name, r.row, r.ts, origin);
+    if (s.plan.retainMs !== null) {
+      let list = retained.get(s.plan.name);
+      if (!list) retained.set(s.plan.name, (list = []));
+      list.push({ eventTime: r.ts, event: r.row });
+    }
+    s.watermark.observe(origin.partition, r.ts, now);
+    engine.advance(s.plan.name, s.watermark.current());
+    return true;
+  };
+
+  /** After a batch: counters, the partition's position and lag, and what the sink queued. */
+  const finishBatch = (topic: string, partition: number, runtimes: readonly StreamRuntime[], consumed: number[], next: string | null, highWatermark: string) => {
+    // Counted per batch, not per event: a labelled prom-client inc() hashes its labels each call.
+    for (let i = 0; i < runtimes.length; i++) if (consumed[i]! > 0) metrics.eventsConsumed.inc({ stream: runtimes[i]!.plan.name }, consumed[i]!);
+    if (next !== null) {
+      positions.set(`${topic}:${partition}`, { topic, partition, offset: next });
+      metrics.consumerLag.set({ topic, partition: String(partition) }, Number(BigInt(highWatermark) - BigInt(next)));
+    }
+    sendOutbox();
+  };
+
+  /** Records as Kafka gives them, decoded here (the in-thread source, and chunks decoded with older plans). */
+  const processRecords = (batch: SourceBatch) => {
     const runtimes = topics.get(batch.topic) ?? [];
     const now = Date.now();
     unflushedSince ??= now;
-    // Counted per batch, not per event: a labelled prom-client inc() hashes its labels each call.
     const consumed = new Array<number>(runtimes.length).fill(0);
     // One origin per batch, updated per event: the engine reads it only synchronously (a late
     // event's dead letter is built inside process()), so no per-event object is needed.
     const origin: EventOrigin = { topic: batch.topic, partition: batch.partition, offset: '', key: null, value: null };
     for (const m of batch.messages) {
+      origin.offset = m.offset;
+      origin.key = m.key;
+      origin.value = m.value;
       for (let i = 0; i < runtimes.length; i++) {
         const s = runtimes[i]!;
-        let r = s.decode(m.value, m.key, m.timestamp);
-        // One event stamped far in the future would move the watermark past every open window
-        // and make all later events late: refuse it like any other bad record.
-        if (r.ok && r.ts > now + cfg.maxFutureMs) {
-          const when = Math.abs(r.ts) <= 8.64e15 ? new Date(r.ts).toISOString() : String(r.ts);
-          r = { ok: false, reason: 'future_timestamp', detail: `event time ${when} is more than --max-future ahead of now` };
-        }
-        if (!r.ok) {
-          metrics.eventsInvalid.inc({ stream: s.plan.name, reason: r.reason });
-          const dl = deadLetterMessage({ topic: batch.topic, partition: batch.partition, offset: m.offset }, m, r.reason, r.detail);
-          sink.send(cfg.deadLetterTopic, dl);
-          continue;
-        }
-        if (r.eventId !== null && s.dedupe.isDuplicate(r.eventId, r.ts)) {
-          metrics.eventsDeduplicated.inc({ stream: s.plan.name });
-          continue;
-        }
-        consumed[i]!++;
-        origin.offset = m.offset;
-        origin.key = m.key;
-        origin.value = m.value;
-        engine.process(s.plan.name, r.row, r.ts, origin);
-        if (s.plan.retainMs !== null) {
-          let list = retained.get(s.plan.name);
-          if (!list) retained.set(s.plan.name, (list = []));
-          list.push({ eventTime: r.ts, event: r.row });
-        }
-        // Event by event, as in replay: a later event of the same batch may be late.
-        s.watermark.observe(batch.partition, r.ts, now);
-        engine.advance(s.plan.name, s.watermark.current());
+        if (accept(s, s.decode(m.value, m.key, m.timestamp), origin, now)) consumed[i]!++;
       }
     }
-    for (let i = 0; i < runtimes.length; i++) if (consumed[i]! > 0) metrics.eventsConsumed.inc({ stream: runtimes[i]!.plan.name }, consumed[i]!);
     const last = batch.messages[batch.messages.length - 1];
-    if (last) {
-      const next = (BigInt(last.offset) + 1n).toString();
-      positions.set(`${batch.topic}:${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: next });
-      metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(BigInt(batch.highWatermark) - BigInt(next)));
-    }
-    sendOutbox();
+    finishBatch(batch.topic, batch.partition, runtimes, consumed, last ? (BigInt(last.offset) + 1n).toString() : null, batch.highWatermark);
   };
 
-  const source: KafkaSource = createKafkaSource({
+  /** Records the ingest worker decoded (worker-source.ts). */
+  const chunkReader = new ChunkReader(program.streams);
+  let streamsVersion = 0;
+  const processChunk = (chunk: DecodedChunk) => {
+    chunkReader.accept(chunk);
+    if (chunk.version !== streamsVersion) return processRecords(chunkMessages(chunk));
+    const runtimes: StreamRuntime[] = [];
+    const cursors: ((i: number) => DecodeResult)[] = [];
+    for (const columns of chunk.streams) {
+      const s = streams.get(columns.stream);
+      if (s === undefined) continue;
+      runtimes.push(s);
+      cursors.push(chunkReader.cursor(columns));
+    }
+    const now = Date.now();
+    unflushedSince ??= now;
+    const consumed = new Array<number>(runtimes.length).fill(0);
+    const origin = new ChunkOrigin(chunk);
+    for (let i = 0; i < chunk.count; i++) {
+      origin.i = i;
+      for (let k = 0; k < runtimes.length; k++) if (accept(runtimes[k]!, cursors[k]!(i), origin, now)) consumed[k]!++;
+    }
+    const last = chunk.offsets[chunk.count - 1];
+    finishBatch(chunk.topic, chunk.partition, runtimes, consumed, last === undefined ? null : String(last + 1), chunk.highWatermark);
+  };
+
+  const sourceOptions = {
     ...conn,
     groupId: cfg.group,
     topics: [...topics.keys()],
     fromBeginning: cfg.from === 'earliest',
-    logger: { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m), debug: (m) => log.debug(m) },
-    onBatch,
-    onAssign: async (assigned) => {
+    logger: { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m), debug: (m: string) => log.debug(m) },
+    onAssign: async (assigned: readonly { topic: string; partitions: readonly number[] }[]) => {
       const seek = new Map<`${string}:${number}`, string>();
       for (const a of assigned) {
         for (const p of a.partitions) {
@@ -237,7 +274,9 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
       }
       return seek;
     },
-  });
+  };
+  const workerSource = cfg.ingestWorker ? createWorkerSource({ ...sourceOptions, streams: program.streams, onChunk: processChunk }) : null;
+  const source: KafkaSource = workerSource ?? createKafkaSource({ ...sourceOptions, onBatch: async (batch) => processRecords(batch) });
 
   /**
    * A failed checkpoint's view rows, alerts and retained events go back in front of what came
@@ -407,6 +446,8 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
     engine = replacement;
     streams = mergeStreams(streams, buildStreams(program, cfg));
     topics = byTopic();
+    chunkReader.setStreams(program.streams);
+    if (workerSource) streamsVersion = workerSource.setStreams(program.streams);
     log.info(`reloaded ${next.summary}; kept the state of ${restored.length} unchanged queries`);
     return true;
   };

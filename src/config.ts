@@ -30,6 +30,8 @@ export interface RunConfig {
   ssl: boolean | ConnectionOptions | undefined;
   sasl: SaslOptions | undefined;
   logLevel: string;
+  /** Fetch and decode in a worker thread (the default), or on the engine's thread. */
+  ingestWorker: boolean;
 }
 
 /** Raw flags as commander hands them over. */
@@ -59,6 +61,7 @@ export interface RunFlags {
   saslUsername?: string;
   saslPassword?: string;
   logLevel?: string;
+  ingestWorker?: boolean;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -130,5 +133,7 @@ export function runConfig(flags: RunFlags, env: NodeJS.ProcessEnv = process.env)
     ssl,
     sasl,
     logLevel: flags.logLevel ?? env.SEISMO_LOG_LEVEL ?? 'info',
+    // commander sets ingestWorker to true unless --no-ingest-worker is given.
+    ingestWorker: flags.ingestWorker !== false && env.SEISMO_INGEST_WORKER !== '0',
   };
 }

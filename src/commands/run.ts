@@ -34,6 +34,7 @@ export function registerRun(program: Command): void {
     .option('--sasl-mechanism <m>', 'plain, scram-sha-256 or scram-sha-512 (env SEISMO_SASL_MECHANISM)')
     .option('--sasl-username <user>', 'SASL username (env SEISMO_SASL_USERNAME)')
     .option('--sasl-password <password>', 'SASL password (prefer env SEISMO_SASL_PASSWORD)')
+    .option('--no-ingest-worker', 'fetch and decode on the engine\'s thread instead of a worker thread (env SEISMO_INGEST_WORKER=0)')
     .option('--log-level <level>', 'trace, debug, info, warn or error (default: info)')
     .action(async (flags: RunFlags) => {
       const cfg = runConfig(flags);

@@ -295,13 +295,18 @@ function finishRow(schema: CompiledSchema, row: Row, key: Buffer | null, recordT
     if (id === null || id === undefined || id === '') {
       return fail('missing_event_id', `event id column ${idCol} is missing, null or empty`);
     }
-    eventId = typeof id === 'string' ? id : typeof id === 'object' ? JSON.stringify(id) : String(id);
+    eventId = eventIdOf(id);
   }
   if (out === null) return { ok: true, row, ts, eventId };
   out.row = row;
   out.ts = ts;
   out.eventId = eventId;
   return out;
+}
+
+/** The deduplication id of an event id column's (non-null) value: its text. */
+export function eventIdOf(id: Value): string {
+  return typeof id === 'string' ? id : typeof id === 'object' ? JSON.stringify(id) : String(id);
 }
 
 /**

@@ -1,0 +1,417 @@
+/**
+ * Decoded records in columns, for handing a chunk of Kafka records from the ingest worker (which
+ * fetches and decodes) to the main thread (which runs the engine) at a fraction of what decoding
+ * costs (docs/ingest.md, "The ingest worker").
+ *
+ * A chunk holds, per stream reading the topic, one typed array per declared column: numbers,
+ * timestamps and booleans as doubles (NaN is NULL: a decoded number is always finite), strings and
+ * maps as codes. Code 0 is NULL; a positive code names an entry of a dictionary both sides keep in
+ * step (entries travel once, in the chunk that first uses them, so a series name or a label set
+ * crosses the thread boundary once); a negative code names a value sent inline with the chunk,
+ * for columns whose values rarely repeat (event ids). The raw key and value bytes travel too: the
+ * main thread needs them for dead letters of late events, and to decode a chunk itself when its
+ * streams changed (reload) after the worker decoded it.
+ *
+ * Pure: ChunkEncoder runs in the worker, ChunkReader on the main thread; the tests run both in one.
+ */
+import type { ColumnType } from '../lang/ast.js';
+import type { StreamPlan } from '../plan.js';
+import type { Row, Value } from '../types.js';
+import { eventIdOf, makeDecoder, type DecodeReason, type DecodeResult, type Decoder } from './decode.js';
+import type { SourceBatch, SourceMessage } from './kafka-source.js';
+
+/** One stream's share of a chunk. */
+export interface StreamColumns {
+  readonly stream: string;
+  /** Event time per record (ms); NaN where the record was refused. */
+  readonly ts: Float64Array;
+  /** One array per declared column, in the stream's column order. */
+  readonly columns: readonly (Float64Array | Int32Array)[];
+  /** Values of negative codes: entry k is code -(k + 1). */
+  readonly inline: readonly unknown[];
+  /** Refused records, ascending: index, reason and one-line detail. */
+  readonly refused: readonly { readonly i: number; readonly reason: DecodeReason; readonly detail: string }[];
+}
+
+/** Consecutive records of one partition, decoded for every stream of their topic. */
+export interface DecodedChunk {
+  readonly topic: string;
+  readonly partition: number;
+  readonly highWatermark: string;
+  readonly count: number;
+  /** Offsets and record timestamps (ms) as doubles: exact below 2^53. */
+  readonly offsets: Float64Array;
+  readonly timestamps: Float64Array;
+  /** The records' key and value bytes: record i's key is `bytes[spans[4i]..spans[4i+1])`, its value `[spans[4i+2]..spans[4i+3])`. */
+  readonly bytes: Uint8Array;
+  readonly spans: Int32Array;
+  /** Per record: bit 1 the key is null, bit 2 the value is null. */
+  readonly nulls: Uint8Array;
+  /** The stream plans' version the worker decoded with (see ChunkReader.version). */
+  readonly version: number;
+  /** The dictionary starts over before this chunk's entries (it reached its size limit). */
+  readonly dictionaryReset: boolean;
+  /** New dictionary entries, in code order. */
+  readonly dictionaryAdded: readonly unknown[];
+  readonly streams: readonly StreamColumns[];
+}
+
+const KEY_NULL = 1;
+const VALUE_NULL = 2;
+/** Entries both dictionaries hold at most before starting over (a bound on both sides' memory). */
+const DICTIONARY_MAX = 1 << 20;
+/** Values per column before deciding whether they repeat enough to go in the dictionary. */
+const SAMPLE = 1024;
+/** A column left out of the dictionary is sampled again after this many values. */
+const RESAMPLE_AFTER = 1 << 16;
+
+type Kind = 'number' | 'boolean' | 'coded';
+
+function kindOf(type: ColumnType): Kind {
+  if (type.kind === 'map') return 'coded';
+  if (type.name === 'VARCHAR') return 'coded';
+  if (type.name === 'BOOLEAN') return 'boolean';
+  return 'number';
+}
+
+/**
+ * The records' key and value bytes in one buffer. Records decoded from one fetch response are
+ * views of its buffer, in order: their whole span is copied at once (with the few bytes of record
+ * framing between them) instead of one copy per key and value.
+ */
+function copyBytes(msgs: readonly SourceMessage[], nulls: Uint8Array): { bytes: Uint8Array; spans: Int32Array } {
+  const n = msgs.length;
+  const spans = new Int32Array(4 * n);
+  let shared: ArrayBufferLike | null = null;
+  let lo = Infinity;
+  let hi = 0;
+  let size = 0;
+  let contiguous = true;
+  for (let i = 0; i < n; i++) {
+    const m = msgs[i] as SourceMessage;
+    for (const b of [m.key, m.value]) {
+      if (b === null) continue;
+      size += b.length;
+      if (shared === null) shared = b.buffer;
+      else if (b.buffer !== shared) contiguous = false;
+      if (b.byteOffset < lo) lo = b.byteOffset;
+      if (b.byteOffset + b.length > hi) hi = b.byteOffset + b.length;
+    }
+  }
+  if (shared !== null && contiguous && hi - lo <= 2 * size + 4096) {
+    const bytes = new Uint8Array(hi - lo);
+    bytes.set(new Uint8Array(shared, lo, hi - lo));
+    for (let i = 0; i < n; i++) {
+      const m = msgs[i] as SourceMessage;
+      if (m.key === null) nulls[i]! |= KEY_NULL;
+      else spans[4 * i + 1] = (spans[4 * i] = m.key.byteOffset - lo) + m.key.length;
+      if (m.value === null) nulls[i]! |= VALUE_NULL;
+      else spans[4 * i + 3] = (spans[4 * i + 2] = m.value.byteOffset - lo) + m.value.length;
+    }
+    return { bytes, spans };
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const m = msgs[i] as SourceMessage;
+    if (m.key === null) nulls[i]! |= KEY_NULL;
+    else {
+      bytes.set(m.key, at);
+      spans[4 * i] = at;
+      spans[4 * i + 1] = at += m.key.length;
+    }
+    if (m.value === null) nulls[i]! |= VALUE_NULL;
+    else {
+      bytes.set(m.value, at);
+      spans[4 * i + 2] = at;
+      spans[4 * i + 3] = at += m.value.length;
+    }
+  }
+  return { bytes, spans };
+}
+
+/**
+ * Codes of maps, as a trie over their entries (key, value, key, value, ...): strings the field
+ * scanner interned hash once, so a label set is found without building a string of it.
+ */
+class MapTrie {
+  code = 0;
+  readonly next = new Map<string, MapTrie>();
+  /** The node of a map's entries, created as needed. */
+  static walk(root: MapTrie, map: Record<string, string>): MapTrie {
+    let node = root;
+    for (const k in map) {
+      node = node.child(k).child(map[k] as string);
+    }
+    return node;
+  }
+  private child(s: string): MapTrie {
+    let c = this.next.get(s);
+    if (c === undefined) this.next.set(s, (c = new MapTrie()));
+    return c;
+  }
+}
+
+/** Worker side: decodes records with the streams' decoders and lays the results out in columns. */
+export class ChunkEncoder {
+  private streams: { plan: StreamPlan; decode: Decoder; kinds: Kind[] }[] = [];
+  private version = 0;
+  private readonly dictionary = new Map<string, number>();
+  private maps = new MapTrie();
+  /** Codes given since the dictionary last started over. */
+  private size = 0;
+  private added: unknown[] = [];
+  private reset = false;
+  /** Per stream and column: values looked up, and found, in the current sample. */
+  private tries = new Map<string, Int32Array>();
+  private hits = new Map<string, Int32Array>();
+
+  constructor(plans: readonly StreamPlan[], version = 0) {
+    this.setStreams(plans, version);
+  }
+
+  /** Decodes with these plans from now on (a reload); chunks carry the version. */
+  setStreams(plans: readonly StreamPlan[], version: number): void {
+    this.version = version;
+    this.streams = plans.map((plan) => ({ plan, decode: makeDecoder(plan), kinds: plan.columns.map((c) => kindOf(c.type)) }));
+    this.tries = new Map(plans.map((p) => [p.name, new Int32Array(p.columns.length)]));
+    this.hits = new Map(plans.map((p) => [p.name, new Int32Array(p.columns.length)]));
+  }
+
+  /** The chunk for a batch, and the buffers to transfer with it. */
+  encode(batch: SourceBatch): { chunk: DecodedChunk; transfer: ArrayBuffer[] } {
+    const msgs = batch.messages;
+    const n = msgs.length;
+    const offsets = new Float64Array(n);
+    const timestamps = new Float64Array(n);
+    const nulls = new Uint8Array(n);
+    const { bytes, spans } = copyBytes(msgs, nulls);
+    for (let i = 0; i < n; i++) {
+      const m = msgs[i] as SourceMessage;
+      offsets[i] = Number(m.offset);
+      timestamps[i] = Number(m.timestamp);
+    }
+    // The dictionary starts over only between chunks, so every code of a chunk means one thing.
+    const streamsOfTopic = this.streams.filter((s) => s.plan.topic === batch.topic);
+    const codedColumns = streamsOfTopic.reduce((k, s) => k + s.kinds.filter((kind) => kind === 'coded').length, 0);
+    if (this.size + n * codedColumns > DICTIONARY_MAX) {
+      this.dictionary.clear();
+      this.maps = new MapTrie();
+      this.size = 0;
+      this.added = [];
+      this.reset = true;
+    }
+    const streams = streamsOfTopic.map((s) => this.encodeStream(s, msgs));
+    const chunk: DecodedChunk = {
+      topic: batch.topic,
+      partition: batch.partition,
+      highWatermark: batch.highWatermark,
+      count: n,
+      offsets,
+      timestamps,
+      bytes,
+      spans,
+      nulls,
+      version: this.version,
+      dictionaryReset: this.reset,
+      dictionaryAdded: this.added,
+      streams,
+    };
+    this.added = [];
+    this.reset = false;
+    const transfer = [offsets.buffer, timestamps.buffer, bytes.buffer, spans.buffer, nulls.buffer] as ArrayBuffer[];
+    for (const s of streams) {
+      transfer.push(s.ts.buffer as ArrayBuffer);
+      for (const c of s.columns) transfer.push(c.buffer as ArrayBuffer);
+    }
+    return { chunk, transfer };
+  }
+
+  private encodeStream(s: { plan: StreamPlan; decode: Decoder; kinds: Kind[] }, msgs: readonly SourceMessage[]): StreamColumns {
+    const n = msgs.length;
+    const cols = s.plan.columns;
+    const columns = s.kinds.map((k) => (k === 'coded' ? new Int32Array(n) : new Float64Array(n)));
+    const ts = new Float64Array(n);
+    const inline: unknown[] = [];
+    const refused: { i: number; reason: DecodeReason; detail: string }[] = [];
+    const tries = this.tries.get(s.plan.name) as Int32Array;
+    const hits = this.hits.get(s.plan.name) as Int32Array;
+    for (let i = 0; i < n; i++) {
+      const m = msgs[i] as SourceMessage;
+      const r = s.decode(m.value, m.key, m.timestamp);
+      if (!r.ok) {
+        ts[i] = NaN;
+        refused.push({ i, reason: r.reason, detail: r.detail });
+        for (let c = 0; c < cols.length; c++) if (s.kinds[c] !== 'coded') (columns[c] as Float64Array)[i] = NaN;
+        continue;
+      }
+      ts[i] = r.ts;
+      const row = r.row;
+      for (let c = 0; c < cols.length; c++) {
+        const v = row[(cols[c] as { name: string }).name] as Value;
+        const kind = s.kinds[c];
+        if (kind === 'number') (columns[c] as Float64Array)[i] = v === null ? NaN : (v as number);
+        else if (kind === 'boolean') (columns[c] as Float64Array)[i] = v === null ? NaN : v ? 1 : 0;
+        else (columns[c] as Int32Array)[i] = v === null ? 0 : this.code(v, c, tries, hits, inline);
+      }
+    }
+    return { stream: s.plan.name, ts, columns, inline, refused };
+  }
+
+  /** A string's or map's code: from the dictionary when its column's values repeat, else inline. */
+  private code(v: Value, c: number, tries: Int32Array, hits: Int32Array, inline: unknown[]): number {
+    if (!this.shouldUseDictionary(c, tries, hits)) {
+      inline.push(v);
+      return -inline.length;
+    }
+    if (typeof v === 'string') {
+      const known = this.dictionary.get(v);
+      if (known !== undefined) {
+        hits[c]!++;
+        return known;
+      }
+      this.dictionary.set(v, ++this.size);
+    } else {
+      const node = MapTrie.walk(this.maps, v as Record<string, string>);
+      if (node.code !== 0) {
+        hits[c]!++;
+        return node.code;
+      }
+      node.code = ++this.size;
+    }
+    this.added.push(v);
+    return this.size;
+  }
+
+  /** As the field scanner's interning: a column whose values rarely repeat skips the dictionary for a while. */
+  private shouldUseDictionary(c: number, tries: Int32Array, hits: Int32Array): boolean {
+    const t = ++tries[c]!;
+    if (t <= SAMPLE) return true;
+    if (t === SAMPLE + 1 && hits[c]! >= SAMPLE / 4) {
+      tries[c] = hits[c] = 0;
+      return true;
+    }
+    if (t >= RESAMPLE_AFTER) tries[c] = hits[c] = 0;
+    return false;
+  }
+}
+
+/** Builds a stream's row i from its columns; generated per plan so every row is one object literal. */
+type RowBuilder = (columns: readonly (Float64Array | Int32Array)[], i: number, dictionary: readonly unknown[], inline: readonly unknown[]) => Row;
+
+function rowBuilder(plan: StreamPlan): RowBuilder {
+  const fields = plan.columns.map((col, c) => {
+    const kind = kindOf(col.type);
+    const read =
+      kind === 'coded'
+        ? `((x = cols[${c}][i]) === 0 ? null : x > 0 ? dict[x] : inline[-x - 1])`
+        : kind === 'boolean'
+          ? `((x = cols[${c}][i]) !== x ? null : x === 1)`
+          : `((x = cols[${c}][i]) !== x ? null : x)`;
+    return `${JSON.stringify(col.name)}: ${read}`;
+  });
+  // Column names are identifiers of the dialect, written as JSON string literals: nothing else is spliced in.
+  return new Function('cols', 'i', 'dict', 'inline', `let x; return { ${fields.join(', ')} };`) as RowBuilder;
+}
+
+/** Main side: keeps the dictionary in step and reads chunks back as decode results. */
+export class ChunkReader {
+  private readonly dictionary: unknown[] = [undefined];
+  private readonly builders = new Map<string, RowBuilder>();
+  private readonly plans = new Map<string, StreamPlan>();
+  private readonly ok: { ok: true; row: Row; ts: number; eventId: string | null } = { ok: true, row: {}, ts: 0, eventId: null };
+
+  constructor(plans: readonly StreamPlan[]) {
+    this.setStreams(plans);
+  }
+
+  /** Reads chunks of these plans from now on (a reload); the dictionary stays. */
+  setStreams(plans: readonly StreamPlan[]): void {
+    this.plans.clear();
+    this.builders.clear();
+    for (const p of plans) {
+      this.plans.set(p.name, p);
+      this.builders.set(p.name, rowBuilder(p));
+    }
+  }
+
+  /** Takes a chunk's dictionary entries; call once per chunk, in the order the worker encoded them. */
+  accept(chunk: DecodedChunk): void {
+    if (chunk.dictionaryReset) this.dictionary.length = 1;
+    for (const v of chunk.dictionaryAdded) this.dictionary.push(typeof v === 'object' && v !== null ? Object.freeze(v) : v);
+  }
+
+  /**
+   * A cursor over one stream's records of an accepted chunk; `at(i)` returns what the stream's
+   * Decoder returned for record i (its ok result reused by the next call, as the Decoder's is).
+   */
+  cursor(columns: StreamColumns): (i: number) => DecodeResult {
+    const plan = this.plans.get(columns.stream);
+    const build = this.builders.get(columns.stream);
+    if (!plan || !build) throw new Error(`chunk of unknown stream ${columns.stream}`);
+    const { ts, inline, refused } = columns;
+    const cols = columns.columns;
+    const dict = this.dictionary;
+    const idCol = plan.eventIdColumn;
+    const ok = this.ok;
+    let nextRefused = 0;
+    return (i) => {
+      const t = ts[i] as number;
+      if (t !== t) {
+        while (nextRefused < refused.length && (refused[nextRefused] as { i: number }).i < i) nextRefused++;
+        const bad = refused[nextRefused];
+        if (bad === undefined || bad.i !== i) throw new Error(`record ${i} of a chunk is neither decoded nor refused`);
+        return { ok: false, reason: bad.reason, detail: bad.detail };
+      }
+      const row = build(cols, i, dict, inline);
+      ok.row = row;
+      ok.ts = t;
+      ok.eventId = idCol === null ? null : eventIdOf(row[idCol] as Value);
+      return ok;
+    };
+  }
+}
+
+/** The key and value bytes of record i of a chunk (views, not copies). */
+export function recordBytes(chunk: DecodedChunk, i: number): { key: Buffer | null; value: Buffer | null } {
+  const { spans, bytes } = chunk;
+  const flags = chunk.nulls[i] as number;
+  const view = (from: number, to: number) => Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from);
+  return {
+    key: flags & KEY_NULL ? null : view(spans[4 * i] as number, spans[4 * i + 1] as number),
+    value: flags & VALUE_NULL ? null : view(spans[4 * i + 2] as number, spans[4 * i + 3] as number),
+  };
+}
+
+/**
+ * Where record i of a chunk came from, for dead letters (EventOrigin); one per chunk, moved along
+ * its records. The bytes are only looked at for a refused or late record.
+ */
+export class ChunkOrigin {
+  i = 0;
+  readonly topic: string;
+  readonly partition: number;
+  constructor(private readonly chunk: DecodedChunk) {
+    this.topic = chunk.topic;
+    this.partition = chunk.partition;
+  }
+  get offset(): string {
+    return String(this.chunk.offsets[this.i]);
+  }
+  get key(): Buffer | null {
+    return recordBytes(this.chunk, this.i).key;
+  }
+  get value(): Buffer | null {
+    return recordBytes(this.chunk, this.i).value;
+  }
+}
+
+/** The chunk's records as source messages again (the main thread decodes them itself after a reload). */
+export function chunkMessages(chunk: DecodedChunk): SourceBatch {
+  const messages: SourceMessage[] = [];
+  for (let i = 0; i < chunk.count; i++) {
+    const { key, value } = recordBytes(chunk, i);
+    messages.push({ offset: String(chunk.offsets[i]), timestamp: String(chunk.timestamps[i]), key, value });
+  }
+  return { topic: chunk.topic, partition: chunk.partition, messages, highWatermark: chunk.highWatermark };
+}
