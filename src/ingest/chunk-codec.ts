@@ -166,7 +166,12 @@ export class ChunkEncoder {
   private tries = new Map<string, Int32Array>();
   private hits = new Map<string, Int32Array>();
 
-  constructor(plans: readonly StreamPlan[], version = 0) {
+  /** `dictionaryMax`: entries before the dictionary starts over (smaller only in tests). */
+  constructor(
+    plans: readonly StreamPlan[],
+    version = 0,
+    private readonly dictionaryMax = DICTIONARY_MAX,
+  ) {
     this.setStreams(plans, version);
   }
 
@@ -194,7 +199,7 @@ export class ChunkEncoder {
     // The dictionary starts over only between chunks, so every code of a chunk means one thing.
     const streamsOfTopic = this.streams.filter((s) => s.plan.topic === batch.topic);
     const codedColumns = streamsOfTopic.reduce((k, s) => k + s.kinds.filter((kind) => kind === 'coded').length, 0);
-    if (this.size + n * codedColumns > DICTIONARY_MAX) {
+    if (this.size + n * codedColumns > this.dictionaryMax) {
       this.dictionary.clear();
       this.maps = new MapTrie();
       this.size = 0;
