@@ -18,6 +18,7 @@ import type { ColumnType } from '../lang/ast.js';
 import type { StreamPlan } from '../plan.js';
 import type { Row, Value } from '../types.js';
 import { eventIdOf, makeDecoder, type DecodeReason, type DecodeResult, type Decoder } from './decode.js';
+import { sample } from './json-fields.js';
 import type { SourceBatch, SourceMessage } from './kafka-source.js';
 
 /** One stream's share of a chunk. */
@@ -59,11 +60,7 @@ export interface DecodedChunk {
 const KEY_NULL = 1;
 const VALUE_NULL = 2;
 /** Entries both dictionaries hold at most before starting over (a bound on both sides' memory). */
-const DICTIONARY_MAX = 1 << 20;
-/** Values per column before deciding whether they repeat enough to go in the dictionary. */
-const SAMPLE = 1024;
-/** A column left out of the dictionary is sampled again after this many values. */
-const RESAMPLE_AFTER = 1 << 16;
+const DICTIONARY_MAX = 1 << 18;
 
 type Kind = 'number' | 'boolean' | 'coded';
 
@@ -130,34 +127,33 @@ function copyBytes(msgs: readonly SourceMessage[], nulls: Uint8Array): { bytes: 
   return { bytes, spans };
 }
 
-/**
- * Codes of maps, as a trie over their entries (key, value, key, value, ...): strings the field
- * scanner interned hash once, so a label set is found without building a string of it.
- */
-class MapTrie {
-  code = 0;
-  readonly next = new Map<string, MapTrie>();
-  /** The node of a map's entries, created as needed. */
-  static walk(root: MapTrie, map: Record<string, string>): MapTrie {
-    let node = root;
-    for (const k in map) {
-      node = node.child(k).child(map[k] as string);
-    }
-    return node;
-  }
-  private child(s: string): MapTrie {
-    let c = this.next.get(s);
-    if (c === undefined) this.next.set(s, (c = new MapTrie()));
-    return c;
-  }
+/** Writes a decoded row into the columns at i; generated per plan so each column is a named property load. */
+type ColumnWriter = (row: Row, i: number, columns: (Float64Array | Int32Array)[], code: (v: Value, c: number) => number) => void;
+
+function columnWriter(plan: StreamPlan): ColumnWriter {
+  const lines = plan.columns.map((col, c) => {
+    const kind = kindOf(col.type);
+    const value = kind === 'coded' ? `v === null ? 0 : code(v, ${c})` : kind === 'boolean' ? 'v === null ? NaN : v ? 1 : 0' : 'v === null ? NaN : v';
+    return `v = row[${JSON.stringify(col.name)}]; cols[${c}][i] = ${value};`;
+  });
+  // Column names are identifiers of the dialect, written as JSON string literals: nothing else is spliced in.
+  return new Function('row', 'i', 'cols', 'code', `let v; ${lines.join(' ')}`) as ColumnWriter;
+}
+
+interface EncodedStream {
+  readonly plan: StreamPlan;
+  readonly decode: Decoder;
+  readonly kinds: readonly Kind[];
+  readonly write: ColumnWriter;
 }
 
 /** Worker side: decodes records with the streams' decoders and lays the results out in columns. */
 export class ChunkEncoder {
-  private streams: { plan: StreamPlan; decode: Decoder; kinds: Kind[] }[] = [];
+  private streams: EncodedStream[] = [];
   private version = 0;
   private readonly dictionary = new Map<string, number>();
-  private maps = new MapTrie();
+  /** Codes of maps by identity: the field scanner hands out one object per distinct label set. */
+  private readonly maps = new Map<object, number>();
   /** Codes given since the dictionary last started over. */
   private size = 0;
   private added: unknown[] = [];
@@ -178,7 +174,7 @@ export class ChunkEncoder {
   /** Decodes with these plans from now on (a reload); chunks carry the version. */
   setStreams(plans: readonly StreamPlan[], version: number): void {
     this.version = version;
-    this.streams = plans.map((plan) => ({ plan, decode: makeDecoder(plan), kinds: plan.columns.map((c) => kindOf(c.type)) }));
+    this.streams = plans.map((plan) => ({ plan, decode: makeDecoder(plan), kinds: plan.columns.map((c) => kindOf(c.type)), write: columnWriter(plan) }));
     this.tries = new Map(plans.map((p) => [p.name, new Int32Array(p.columns.length)]));
     this.hits = new Map(plans.map((p) => [p.name, new Int32Array(p.columns.length)]));
   }
@@ -201,7 +197,7 @@ export class ChunkEncoder {
     const codedColumns = streamsOfTopic.reduce((k, s) => k + s.kinds.filter((kind) => kind === 'coded').length, 0);
     if (this.size + n * codedColumns > this.dictionaryMax) {
       this.dictionary.clear();
-      this.maps = new MapTrie();
+      this.maps.clear();
       this.size = 0;
       this.added = [];
       this.reset = true;
@@ -232,7 +228,7 @@ export class ChunkEncoder {
     return { chunk, transfer };
   }
 
-  private encodeStream(s: { plan: StreamPlan; decode: Decoder; kinds: Kind[] }, msgs: readonly SourceMessage[]): StreamColumns {
+  private encodeStream(s: EncodedStream, msgs: readonly SourceMessage[]): StreamColumns {
     const n = msgs.length;
     const cols = s.plan.columns;
     const columns = s.kinds.map((k) => (k === 'coded' ? new Int32Array(n) : new Float64Array(n)));
@@ -241,6 +237,7 @@ export class ChunkEncoder {
     const refused: { i: number; reason: DecodeReason; detail: string }[] = [];
     const tries = this.tries.get(s.plan.name) as Int32Array;
     const hits = this.hits.get(s.plan.name) as Int32Array;
+    const code = (v: Value, c: number) => this.code(v, c, tries, hits, inline);
     for (let i = 0; i < n; i++) {
       const m = msgs[i] as SourceMessage;
       const r = s.decode(m.value, m.key, m.timestamp);
@@ -251,21 +248,14 @@ export class ChunkEncoder {
         continue;
       }
       ts[i] = r.ts;
-      const row = r.row;
-      for (let c = 0; c < cols.length; c++) {
-        const v = row[(cols[c] as { name: string }).name] as Value;
-        const kind = s.kinds[c];
-        if (kind === 'number') (columns[c] as Float64Array)[i] = v === null ? NaN : (v as number);
-        else if (kind === 'boolean') (columns[c] as Float64Array)[i] = v === null ? NaN : v ? 1 : 0;
-        else (columns[c] as Int32Array)[i] = v === null ? 0 : this.code(v, c, tries, hits, inline);
-      }
+      s.write(r.row, i, columns, code);
     }
     return { stream: s.plan.name, ts, columns, inline, refused };
   }
 
   /** A string's or map's code: from the dictionary when its column's values repeat, else inline. */
   private code(v: Value, c: number, tries: Int32Array, hits: Int32Array, inline: unknown[]): number {
-    if (!this.shouldUseDictionary(c, tries, hits)) {
+    if (!sample(c, tries, hits)) {
       inline.push(v);
       return -inline.length;
     }
@@ -277,27 +267,15 @@ export class ChunkEncoder {
       }
       this.dictionary.set(v, ++this.size);
     } else {
-      const node = MapTrie.walk(this.maps, v as Record<string, string>);
-      if (node.code !== 0) {
+      const known = this.maps.get(v as object);
+      if (known !== undefined) {
         hits[c]!++;
-        return node.code;
+        return known;
       }
-      node.code = ++this.size;
+      this.maps.set(v as object, ++this.size);
     }
     this.added.push(v);
     return this.size;
-  }
-
-  /** As the field scanner's interning: a column whose values rarely repeat skips the dictionary for a while. */
-  private shouldUseDictionary(c: number, tries: Int32Array, hits: Int32Array): boolean {
-    const t = ++tries[c]!;
-    if (t <= SAMPLE) return true;
-    if (t === SAMPLE + 1 && hits[c]! >= SAMPLE / 4) {
-      tries[c] = hits[c] = 0;
-      return true;
-    }
-    if (t >= RESAMPLE_AFTER) tries[c] = hits[c] = 0;
-    return false;
   }
 }
 

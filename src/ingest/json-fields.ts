@@ -32,6 +32,10 @@ const INTERN_SLOTS = 16384;
 const INTERN_SAMPLE = 1024;
 /** A field left out of interning is sampled again after this many strings. */
 const INTERN_RESAMPLE_AFTER = 1 << 16;
+/** Objects (MAP values) up to this many bytes are shared between records with the same bytes. */
+const SHARE_MAX_BYTES = 512;
+/** Shared objects kept per scanner before the table starts over. */
+const SHARE_MAX = 1 << 16;
 /** 10^0 .. 10^22, every one exact as a double (Clinger's fast path). */
 const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
@@ -49,6 +53,10 @@ export class FieldScanner {
   private readonly internHits: Int32Array;
   /** The bytes of each interned string (slot × INTERN_MAX_BYTES): compared as bytes, not characters. */
   private readonly internedBytes = Buffer.alloc(INTERN_SLOTS * INTERN_MAX_BYTES);
+  /** Flat objects by their bytes (as latin1 text): a label set repeats with its series. */
+  private readonly shared = new Map<string, Record<string, string>>();
+  private readonly shareTries: Int32Array;
+  private readonly shareHits: Int32Array;
 
   /** `names`: the declared field names in the order of `values`. */
   constructor(names: readonly string[]) {
@@ -56,6 +64,8 @@ export class FieldScanner {
     this.values = new Array<unknown>(names.length).fill(undefined);
     this.internTries = new Int32Array(names.length);
     this.internHits = new Int32Array(names.length);
+    this.shareTries = new Int32Array(names.length);
+    this.shareHits = new Int32Array(names.length);
   }
 
   /** Scans one record; false when the caller must decide with JSON.parse instead. */
@@ -141,7 +151,7 @@ export class FieldScanner {
     if (c === QUOTE) return this.readString(i, field);
     if (c === MINUS || (c !== undefined && c >= DIGIT_0 && c <= DIGIT_9)) return this.readNumber(i, true);
     if (c === OPEN_OBJECT) {
-      const end = this.readFlatObject(i, field);
+      const end = sample(field, this.shareTries, this.shareHits) ? this.readSharedObject(i, field) : this.readFlatObject(i, field);
       if (end !== DECLINED) return end;
     }
     if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
@@ -153,6 +163,29 @@ export class FieldScanner {
     const end = this.skipLiteral(i);
     if (end >= 0) this.value = c === 0x74 ? true : c === 0x66 ? false : null;
     return end;
+  }
+
+  /**
+   * A flat object at i, the one read earlier from the same bytes when there is one. The same
+   * bytes always read the same way, so what readFlatObject accepted once it accepts again; rows
+   * then share the object (the engine never changes a row's values).
+   */
+  private readSharedObject(i: number, field: number): number {
+    const end = this.skipValue(i, 0);
+    if (end < 0 || end - i > SHARE_MAX_BYTES) return this.readFlatObject(i, field);
+    const text = latin1(this.buf, i, end);
+    const known = this.shared.get(text);
+    if (known !== undefined) {
+      this.value = known;
+      this.shareHits[field]!++;
+      return end;
+    }
+    const read = this.readFlatObject(i, field);
+    if (read !== DECLINED) {
+      if (this.shared.size >= SHARE_MAX) this.shared.clear();
+      this.shared.set(text, this.value as Record<string, string>);
+    }
+    return read;
   }
 
   /**
@@ -236,14 +269,7 @@ export class FieldScanner {
    * lookups with fewer than a quarter hits it is left out for a while, then sampled again.
    */
   private shouldIntern(field: number): boolean {
-    const tries = ++this.internTries[field]!;
-    if (tries <= INTERN_SAMPLE) return true;
-    if (tries === INTERN_SAMPLE + 1 && this.internHits[field]! >= INTERN_SAMPLE / 4) {
-      this.internTries[field] = this.internHits[field] = 0; // a good field: sample again
-      return true;
-    }
-    if (tries >= INTERN_RESAMPLE_AFTER) this.internTries[field] = this.internHits[field] = 0;
-    return false;
+    return sample(field, this.internTries, this.internHits);
   }
 
   /**
@@ -447,6 +473,22 @@ function latin1(b: Buffer, s: number, e: number): string {
   }
 }
 const fromCharCode = String.fromCharCode;
+
+/**
+ * Whether to use a cache for this field's next value, from its counters of lookups and hits: after
+ * INTERN_SAMPLE lookups with fewer than a quarter hits the field is left out for a while, then
+ * sampled again. (Also the ingest worker's dictionary policy, chunk-codec.ts.)
+ */
+export function sample(field: number, tries: Int32Array, hits: Int32Array): boolean {
+  const t = ++tries[field]!;
+  if (t <= INTERN_SAMPLE) return true;
+  if (t === INTERN_SAMPLE + 1 && hits[field]! >= INTERN_SAMPLE / 4) {
+    tries[field] = hits[field] = 0; // a good field: sample again
+    return true;
+  }
+  if (t >= INTERN_RESAMPLE_AFTER) tries[field] = hits[field] = 0;
+  return false;
+}
 
 /** Node's Buffer has latin1Slice (toString('latin1') without its argument checks); untyped. */
 type LatinSliceable = Buffer & { latin1Slice(start: number, end: number): string };
