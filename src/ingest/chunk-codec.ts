@@ -127,6 +127,29 @@ function copyBytes(msgs: readonly SourceMessage[], nulls: Uint8Array): { bytes: 
   return { bytes, spans };
 }
 
+/**
+ * Codes of maps by content, as a trie over their entries (key, value, key, value, ...): for label
+ * objects the field scanner did not share (records JSON.parse decided, sets over 512 bytes).
+ */
+class MapTrie {
+  code = 0;
+  private readonly next = new Map<string, MapTrie>();
+  /** The node of a map's entries, created as needed. */
+  walk(map: Record<string, string>): MapTrie {
+    let node: MapTrie = this;
+    for (const k in map) node = node.child(k).child(map[k] as string);
+    return node;
+  }
+  private child(s: string): MapTrie {
+    let c = this.next.get(s);
+    if (c === undefined) this.next.set(s, (c = new MapTrie()));
+    return c;
+  }
+}
+
+/** Map objects remembered by identity at most (a fresh object per record would grow it for nothing). */
+const MAP_IDENTITIES_MAX = 1 << 16;
+
 /** Writes a decoded row into the columns at i; generated per plan so each column is a named property load. */
 type ColumnWriter = (row: Row, i: number, columns: (Float64Array | Int32Array)[], code: (v: Value, c: number) => number) => void;
 
@@ -152,8 +175,9 @@ export class ChunkEncoder {
   private streams: EncodedStream[] = [];
   private version = 0;
   private readonly dictionary = new Map<string, number>();
-  /** Codes of maps by identity: the field scanner hands out one object per distinct label set. */
-  private readonly maps = new Map<object, number>();
+  /** Codes of maps by identity (the field scanner hands out one object per distinct label set), then by content. */
+  private readonly mapIdentities = new Map<object, number>();
+  private maps = new MapTrie();
   /** Codes given since the dictionary last started over. */
   private size = 0;
   private added: unknown[] = [];
@@ -197,7 +221,8 @@ export class ChunkEncoder {
     const codedColumns = streamsOfTopic.reduce((k, s) => k + s.kinds.filter((kind) => kind === 'coded').length, 0);
     if (this.size + n * codedColumns > this.dictionaryMax) {
       this.dictionary.clear();
-      this.maps.clear();
+      this.mapIdentities.clear();
+      this.maps = new MapTrie();
       this.size = 0;
       this.added = [];
       this.reset = true;
@@ -267,12 +292,21 @@ export class ChunkEncoder {
       }
       this.dictionary.set(v, ++this.size);
     } else {
-      const known = this.maps.get(v as object);
+      const map = v as Record<string, string>;
+      const known = this.mapIdentities.get(map);
       if (known !== undefined) {
         hits[c]!++;
         return known;
       }
-      this.maps.set(v as object, ++this.size);
+      if (this.mapIdentities.size >= MAP_IDENTITIES_MAX) this.mapIdentities.clear();
+      const node = this.maps.walk(map);
+      if (node.code !== 0) {
+        this.mapIdentities.set(map, node.code);
+        hits[c]!++;
+        return node.code;
+      }
+      node.code = ++this.size;
+      this.mapIdentities.set(map, node.code);
     }
     this.added.push(v);
     return this.size;

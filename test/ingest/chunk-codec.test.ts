@@ -199,7 +199,7 @@ function generator(seed: number) {
     return object([
       ['ts', chance(0.96) ? timestamp() : undefined],
       ['level', field(() => pick(['"info"', '"warn"', '"error"', '"débogage"']), ['{}'])],
-      ['msg', field(() => (chance(0.9) ? JSON.stringify(`request ${unique++} took ${Math.floor(rand() * 1000)} ms ✓`) : varchar()), ['[]'])],
+      ['msg', field(() => (chance(0.9) ? JSON.stringify(`request ${unique++} took ${Math.floor(rand() * 1000)} ms${chance(0.2) ? ' ✓' : ''}`) : varchar()), ['[]'])],
       ['attrs', field(labels, ['"k=v"'])],
     ]);
   };
