@@ -94,12 +94,17 @@ export function createWorkerSource(opts: WorkerSourceOptions): WorkerSource {
       pending = new Int32Array(shared);
       const counter = pending;
       const live = () => worker === w;
+      // A new worker's encoder starts with an empty dictionary, while the reader still holds the
+      // entries of the worker it replaces: its first chunk tells the reader to start over too.
+      let first = true;
       w.on('message', (m: FromWorker) => {
         switch (m.t) {
           case 'chunk':
             if (live() && !stopping) {
+              const chunk = first && !m.chunk.dictionaryReset ? { ...m.chunk, dictionaryReset: true } : m.chunk;
+              first = false;
               try {
-                onChunk(m.chunk);
+                onChunk(chunk);
                 const last = m.chunk.offsets[m.chunk.count - 1];
                 if (last !== undefined) {
                   const { topic, partition } = m.chunk;
@@ -171,7 +176,11 @@ export function createWorkerSource(opts: WorkerSourceOptions): WorkerSource {
       stopped ??= (async () => {
         stopping = true;
         const w = worker;
-        if (w === null) return;
+        if (w === null) {
+          // Not started, or between a dead worker and its replacement.
+          status = { state: 'stopped', since: Date.now(), lastError: null };
+          return;
+        }
         const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
         const done = new Promise<void>((resolve) => w.on('message', (m: FromWorker) => m.t === 'stopped' && resolve()));
         w.postMessage({ t: 'stop' } satisfies ToWorker);
