@@ -72,19 +72,25 @@ function kindOf(type: ColumnType): Kind {
 }
 
 /**
- * The records' key and value bytes in one buffer. Records decoded from one fetch response are
- * views of its buffer, in order: their whole span is copied at once (with the few bytes of record
- * framing between them) instead of one copy per key and value.
+ * Where the records' key and value bytes lie. Records decoded from one fetch response are views of
+ * its buffer, in order: their whole span is copied at once (with the few bytes of record framing
+ * between them) instead of one copy per key and value.
  */
-function copyBytes(msgs: readonly SourceMessage[], nulls: Uint8Array): { bytes: Uint8Array; spans: Int32Array } {
-  const n = msgs.length;
-  const spans = new Int32Array(4 * n);
+interface ByteLayout {
+  /** The one buffer all keys and values are views of, or null (then each is copied). */
+  readonly shared: ArrayBufferLike | null;
+  readonly lo: number;
+  /** Bytes the chunk holds. */
+  readonly size: number;
+}
+
+function layoutBytes(msgs: readonly SourceMessage[]): ByteLayout {
   let shared: ArrayBufferLike | null = null;
   let lo = Infinity;
   let hi = 0;
   let size = 0;
   let contiguous = true;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < msgs.length; i++) {
     const m = msgs[i] as SourceMessage;
     for (const b of [m.key, m.value]) {
       if (b === null) continue;
@@ -95,36 +101,57 @@ function copyBytes(msgs: readonly SourceMessage[], nulls: Uint8Array): { bytes: 
       if (b.byteOffset + b.length > hi) hi = b.byteOffset + b.length;
     }
   }
-  if (shared !== null && contiguous && hi - lo <= 2 * size + 4096) {
-    const bytes = new Uint8Array(hi - lo);
-    bytes.set(new Uint8Array(shared, lo, hi - lo));
-    for (let i = 0; i < n; i++) {
-      const m = msgs[i] as SourceMessage;
-      if (m.key === null) nulls[i]! |= KEY_NULL;
-      else spans[4 * i + 1] = (spans[4 * i] = m.key.byteOffset - lo) + m.key.length;
-      if (m.value === null) nulls[i]! |= VALUE_NULL;
-      else spans[4 * i + 3] = (spans[4 * i + 2] = m.value.byteOffset - lo) + m.value.length;
-    }
-    return { bytes, spans };
-  }
-  const bytes = new Uint8Array(size);
+  if (shared !== null && contiguous && hi - lo <= 2 * size + 4096) return { shared, lo, size: hi - lo };
+  return { shared: null, lo: 0, size };
+}
+
+function copyBytes(msgs: readonly SourceMessage[], layout: ByteLayout, bytes: Uint8Array, spans: Int32Array, nulls: Uint8Array): void {
+  const { shared, lo } = layout;
+  if (shared !== null) bytes.set(new Uint8Array(shared, lo, layout.size));
   let at = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < msgs.length; i++) {
     const m = msgs[i] as SourceMessage;
-    if (m.key === null) nulls[i]! |= KEY_NULL;
-    else {
-      bytes.set(m.key, at);
-      spans[4 * i] = at;
-      spans[4 * i + 1] = at += m.key.length;
-    }
-    if (m.value === null) nulls[i]! |= VALUE_NULL;
-    else {
-      bytes.set(m.value, at);
-      spans[4 * i + 2] = at;
-      spans[4 * i + 3] = at += m.value.length;
+    for (let part = 0; part < 2; part++) {
+      const b = part === 0 ? m.key : m.value;
+      if (b === null) {
+        nulls[i]! |= part === 0 ? KEY_NULL : VALUE_NULL;
+        continue;
+      }
+      let start: number;
+      if (shared !== null) start = b.byteOffset - lo;
+      else {
+        bytes.set(b, at);
+        start = at;
+        at += b.length;
+      }
+      spans[4 * i + 2 * part] = start;
+      spans[4 * i + 2 * part + 1] = start + b.length;
     }
   }
-  return { bytes, spans };
+}
+
+/** Typed arrays carved one after another out of one ArrayBuffer: one allocation and one transfer per chunk. */
+class Carver {
+  readonly buffer: ArrayBuffer;
+  private at = 0;
+  constructor(doubles: number, ints: number, bytes: number) {
+    this.buffer = new ArrayBuffer(doubles * 8 + ints * 4 + bytes);
+  }
+  doubles(n: number): Float64Array {
+    const a = new Float64Array(this.buffer, this.at, n);
+    this.at += n * 8;
+    return a;
+  }
+  ints(n: number): Int32Array {
+    const a = new Int32Array(this.buffer, this.at, n);
+    this.at += n * 4;
+    return a;
+  }
+  bytes(n: number): Uint8Array {
+    const a = new Uint8Array(this.buffer, this.at, n);
+    this.at += n;
+    return a;
+  }
 }
 
 /**
@@ -207,17 +234,34 @@ export class ChunkEncoder {
   encode(batch: SourceBatch): { chunk: DecodedChunk; transfer: ArrayBuffer[] } {
     const msgs = batch.messages;
     const n = msgs.length;
-    const offsets = new Float64Array(n);
-    const timestamps = new Float64Array(n);
-    const nulls = new Uint8Array(n);
-    const { bytes, spans } = copyBytes(msgs, nulls);
+    const streamsOfTopic = this.streams.filter((s) => s.plan.topic === batch.topic);
+    let doubles = 2 * n;
+    let ints = 4 * n;
+    for (const s of streamsOfTopic) {
+      doubles += n;
+      for (const kind of s.kinds) {
+        if (kind === 'coded') ints += n;
+        else doubles += n;
+      }
+    }
+    const layout = layoutBytes(msgs);
+    const carve = new Carver(doubles, ints, n + layout.size);
+    // Doubles first, then ints, then bytes: every view is aligned to its element size.
+    const offsets = carve.doubles(n);
+    const timestamps = carve.doubles(n);
+    const tss = streamsOfTopic.map(() => carve.doubles(n));
+    const doubleColumns = streamsOfTopic.map((s) => s.kinds.map((k) => (k === 'coded' ? null : carve.doubles(n))));
+    const spans = carve.ints(4 * n);
+    const columns = streamsOfTopic.map((s, k) => s.kinds.map((kind, c) => (kind === 'coded' ? carve.ints(n) : (doubleColumns[k]![c] as Float64Array))));
+    const nulls = carve.bytes(n);
+    const bytes = carve.bytes(layout.size);
+    copyBytes(msgs, layout, bytes, spans, nulls);
     for (let i = 0; i < n; i++) {
       const m = msgs[i] as SourceMessage;
       offsets[i] = Number(m.offset);
       timestamps[i] = Number(m.timestamp);
     }
     // The dictionary starts over only between chunks, so every code of a chunk means one thing.
-    const streamsOfTopic = this.streams.filter((s) => s.plan.topic === batch.topic);
     const codedColumns = streamsOfTopic.reduce((k, s) => k + s.kinds.filter((kind) => kind === 'coded').length, 0);
     if (this.size + n * codedColumns > this.dictionaryMax) {
       this.dictionary.clear();
@@ -227,7 +271,7 @@ export class ChunkEncoder {
       this.added = [];
       this.reset = true;
     }
-    const streams = streamsOfTopic.map((s) => this.encodeStream(s, msgs));
+    const streams = streamsOfTopic.map((s, k) => this.encodeStream(s, msgs, tss[k]!, columns[k]!));
     const chunk: DecodedChunk = {
       topic: batch.topic,
       partition: batch.partition,
@@ -245,19 +289,13 @@ export class ChunkEncoder {
     };
     this.added = [];
     this.reset = false;
-    const transfer = [offsets.buffer, timestamps.buffer, bytes.buffer, spans.buffer, nulls.buffer] as ArrayBuffer[];
-    for (const s of streams) {
-      transfer.push(s.ts.buffer as ArrayBuffer);
-      for (const c of s.columns) transfer.push(c.buffer as ArrayBuffer);
-    }
-    return { chunk, transfer };
+    return { chunk, transfer: [carve.buffer] };
   }
 
-  private encodeStream(s: EncodedStream, msgs: readonly SourceMessage[]): StreamColumns {
+  /** Decodes the records for one stream into `ts` and `columns` (views of the chunk's buffer). */
+  private encodeStream(s: EncodedStream, msgs: readonly SourceMessage[], ts: Float64Array, columns: (Float64Array | Int32Array)[]): StreamColumns {
     const n = msgs.length;
     const cols = s.plan.columns;
-    const columns = s.kinds.map((k) => (k === 'coded' ? new Int32Array(n) : new Float64Array(n)));
-    const ts = new Float64Array(n);
     const inline: unknown[] = [];
     const refused: { i: number; reason: DecodeReason; detail: string }[] = [];
     const tries = this.tries.get(s.plan.name) as Int32Array;

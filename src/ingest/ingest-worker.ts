@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { describeError } from '../errors.js';
-import { ChunkEncoder } from './chunk-codec.js';
+import { ChunkEncoder, type DecodedChunk } from './chunk-codec.js';
 import { createKafkaSource, type KafkaSource, type PartitionKey, type SourceStatus } from './kafka-source.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-source.js';
 
@@ -20,6 +20,20 @@ const pending = new Int32Array(init.pending);
 const encoder = new ChunkEncoder(init.streams, init.version);
 /** Next offset after the last record posted, per partition: the main thread will have processed it. */
 const posted = new Map<PartitionKey, string>();
+/** Records decoded and not yet posted: posted once this thread's event loop turns, or when a chunk's worth waits. */
+const FLUSH_RECORDS = 2000;
+let queued: DecodedChunk[] = [];
+let queuedTransfer: ArrayBuffer[] = [];
+let queuedRecords = 0;
+let flushScheduled = false;
+const flush = () => {
+  flushScheduled = false;
+  if (queued.length === 0) return;
+  post({ t: 'chunks', chunks: queued }, queuedTransfer);
+  queued = [];
+  queuedTransfer = [];
+  queuedRecords = 0;
+};
 /** Batches waiting for the main thread to take chunks (one unless partitions run concurrently). */
 const waiting: (() => void)[] = [];
 let stopping = false;
@@ -50,7 +64,15 @@ const source: KafkaSource = createKafkaSource({
     if (stopping) return; // the thread is going away: what it has not posted the main thread never saw
     const { chunk, transfer } = encoder.encode(batch);
     Atomics.add(pending, 0, 1);
-    post({ t: 'chunk', chunk }, transfer);
+    queued.push(chunk);
+    queuedTransfer.push(...transfer);
+    queuedRecords += chunk.count;
+    // The chunks of one fetch response go in one message; a full chunk's worth goes at once.
+    if (queuedRecords >= FLUSH_RECORDS) flush();
+    else if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
     const last = batch.messages[batch.messages.length - 1];
     if (last) posted.set(`${batch.topic}:${batch.partition}`, String(BigInt(last.offset) + 1n));
     // Bounded hand-over: at most MAX_PENDING chunks wait for the main thread.

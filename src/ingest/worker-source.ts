@@ -3,8 +3,10 @@
  * thread receives decoded chunks (chunk-codec.ts) and spends its time on the engine. It keeps the
  * KafkaSource contract (offsets, seeks on assignment, commits, status), so the service treats it
  * like the in-thread source:
- * - the worker posts a chunk and goes on fetching and decoding while the main thread processes
- *   earlier ones, at most `maxPending` chunks ahead (a shared counter; the main thread acks each);
+ * - the worker posts chunks and goes on fetching and decoding while the main thread processes
+ *   earlier ones, at most `maxPending` chunks ahead (a shared counter; the main thread acks each
+ *   message). The chunks of one fetch response go in one message (the worker posts what it
+ *   decoded once its event loop turns), so a live stream's small batches cost one hand-over;
  * - on (re)assignment the worker asks the main thread for the offsets its state expects, and
  *   resumes partitions it has posted records of after those records (they are queued here);
  * - commits are forwarded to the worker's consumer; positions() are the records processed here;
@@ -39,7 +41,7 @@ export type ToWorker =
 
 /** Messages from the worker. */
 export type FromWorker =
-  | { readonly t: 'chunk'; readonly chunk: DecodedChunk }
+  | { readonly t: 'chunks'; readonly chunks: readonly DecodedChunk[] }
   | { readonly t: 'assign'; readonly id: number; readonly assigned: { topic: string; partitions: number[] }[] }
   | { readonly t: 'committed'; readonly id: number; readonly error: string | null }
   | { readonly t: 'status'; readonly status: SourceStatus; readonly assignment: { topic: string; partitions: number[] }[] }
@@ -99,22 +101,20 @@ export function createWorkerSource(opts: WorkerSourceOptions): WorkerSource {
       let first = true;
       w.on('message', (m: FromWorker) => {
         switch (m.t) {
-          case 'chunk':
-            if (live() && !stopping) {
-              const chunk = first && !m.chunk.dictionaryReset ? { ...m.chunk, dictionaryReset: true } : m.chunk;
+          case 'chunks':
+            for (const received of m.chunks) {
+              if (!live() || stopping) break;
+              const chunk = first && !received.dictionaryReset ? { ...received, dictionaryReset: true } : received;
               first = false;
               try {
                 onChunk(chunk);
-                const last = m.chunk.offsets[m.chunk.count - 1];
-                if (last !== undefined) {
-                  const { topic, partition } = m.chunk;
-                  processed.set(`${topic}:${partition}`, { topic, partition, offset: String(last + 1) });
-                }
+                const last = chunk.offsets[chunk.count - 1];
+                if (last !== undefined) processed.set(`${chunk.topic}:${chunk.partition}`, { topic: chunk.topic, partition: chunk.partition, offset: String(last + 1) });
               } catch (err) {
-                log?.error(`processing records of ${m.chunk.topic}:${m.chunk.partition} failed: ${describeError(err)}`);
+                log?.error(`processing records of ${chunk.topic}:${chunk.partition} failed: ${describeError(err)}`);
               }
             }
-            Atomics.sub(counter, 0, 1);
+            Atomics.sub(counter, 0, m.chunks.length);
             w.postMessage({ t: 'ack' } satisfies ToWorker);
             return;
           case 'assign':
