@@ -21,7 +21,7 @@
  * BENCH_ONLY=seismo (skip the two baselines, for profiling iterations), BENCH_SEISMO_LOG=FILE (the seismo
  * child's debug log to FILE.<tag>), BENCH_LATENCY_RATE=R (skip
  * the throughput part, measure latency at R events/s), BENCH_FLUSH_INTERVAL (seismo's
- * --flush-interval, default its own 100ms).
+ * --flush-interval, default its own 100ms), BENCH_CHECKPOINT_INTERVAL (its --checkpoint-interval).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -271,6 +271,7 @@ async function startSeismo(dir: string, topic: string, alertsTopic: string, tag:
     '--port', '0', '--group', uniqueName('bench-seismo'), '--alerts-topic', alertsTopic, '--dlq-topic', `${alertsTopic}-dlq`,
     '--log-level', process.env.BENCH_SEISMO_LOG ? 'debug' : 'warn', '--dashboards', join(dir, 'no-dashboards'),
     ...(process.env.BENCH_FLUSH_INTERVAL ? ['--flush-interval', process.env.BENCH_FLUSH_INTERVAL] : []),
+    ...(process.env.BENCH_CHECKPOINT_INTERVAL ? ['--checkpoint-interval', process.env.BENCH_CHECKPOINT_INTERVAL] : []),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const logFile = process.env.BENCH_SEISMO_LOG;

@@ -121,7 +121,7 @@ export function createWorkerSource(opts: WorkerSourceOptions): WorkerSource {
             assignment = m.assigned;
             void (async () => {
               const wanted = onAssign ? await onAssign(m.assigned) : undefined;
-              // The state's positions win over the dead worker's; then what is processed here.
+              // Where the state expects each partition to resume, else after what was processed here.
               const seek = new Map<string, string>(wanted ? [...wanted] : []);
               for (const [key, p] of processed) if (!seek.has(key)) seek.set(key, p.offset);
               w.postMessage({ t: 'assigned', id: m.id, seek: [...seek] } satisfies ToWorker);
