@@ -202,7 +202,7 @@ export class ChunkEncoder {
   private streams: EncodedStream[] = [];
   private version = 0;
   private readonly dictionary = new Map<string, number>();
-  /** Codes of maps by identity (the field scanner hands out one object per distinct label set), then by content. */
+  /** Codes of maps by identity (the field scanner hands out one object per distinct label set when shareMaps is on), then by content. */
   private readonly mapIdentities = new Map<object, number>();
   private maps = new MapTrie();
   /** Codes given since the dictionary last started over. */
@@ -225,7 +225,7 @@ export class ChunkEncoder {
   /** Decodes with these plans from now on (a reload); chunks carry the version. */
   setStreams(plans: readonly StreamPlan[], version: number): void {
     this.version = version;
-    this.streams = plans.map((plan) => ({ plan, decode: makeDecoder(plan), kinds: plan.columns.map((c) => kindOf(c.type)), write: columnWriter(plan) }));
+    this.streams = plans.map((plan) => ({ plan, decode: makeDecoder(plan, { shareMaps: true }), kinds: plan.columns.map((c) => kindOf(c.type)), write: columnWriter(plan) }));
     this.tries = new Map(plans.map((p) => [p.name, new Int32Array(p.columns.length)]));
     this.hits = new Map(plans.map((p) => [p.name, new Int32Array(p.columns.length)]));
   }

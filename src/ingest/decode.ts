@@ -58,6 +58,8 @@ export interface DecoderOptions {
    * value (replay files, SPEC section 3).
    */
   readonly keysFromValue?: boolean;
+  /** Records with the same bytes for a MAP field share one object (FieldScanner's shareObjects). */
+  readonly shareMaps?: boolean;
 }
 
 /** Marks a value a converter refused; a symbol so it can never collide with a Value. */
@@ -184,7 +186,10 @@ export function makeDecoder(stream: StreamPlan, opts: DecoderOptions = {}): Deco
   const schema = compileSchema(stream, opts);
   const decodeObject = objectDecoder(schema);
   const { fromValue, template } = schema;
-  const scanner = new FieldScanner(fromValue.map((c) => c.name));
+  const scanner = new FieldScanner(
+    fromValue.map((c) => c.name),
+    opts.shareMaps ?? false,
+  );
   const ok: OkResult = { ok: true, row: template, ts: 0, eventId: null };
   return (value, key, recordTimestamp) => {
     if (value === null || value.length === 0) return fail('empty', 'record has no value (tombstone)');

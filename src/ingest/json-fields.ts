@@ -58,8 +58,15 @@ export class FieldScanner {
   private readonly shareTries: Int32Array;
   private readonly shareHits: Int32Array;
 
-  /** `names`: the declared field names in the order of `values`. */
-  constructor(names: readonly string[]) {
+  /**
+   * `names`: the declared field names in the order of `values`. `shareObjects`: records with
+   * the same bytes for an object field get the same object (the ingest worker codes label sets by
+   * identity; on one thread the lookup costs more than building the object).
+   */
+  constructor(
+    names: readonly string[],
+    private readonly shareObjects = false,
+  ) {
     this.names = names.map((n) => Buffer.from(n, 'latin1'));
     this.values = new Array<unknown>(names.length).fill(undefined);
     this.internTries = new Int32Array(names.length);
@@ -151,7 +158,7 @@ export class FieldScanner {
     if (c === QUOTE) return this.readString(i, field);
     if (c === MINUS || (c !== undefined && c >= DIGIT_0 && c <= DIGIT_9)) return this.readNumber(i, true);
     if (c === OPEN_OBJECT) {
-      const end = sample(field, this.shareTries, this.shareHits) ? this.readSharedObject(i, field) : this.readFlatObject(i, field);
+      const end = this.shareObjects && sample(field, this.shareTries, this.shareHits) ? this.readSharedObject(i, field) : this.readFlatObject(i, field);
       if (end !== DECLINED) return end;
     }
     if (c === OPEN_OBJECT || c === OPEN_ARRAY) {

@@ -182,3 +182,35 @@ describe('makeDecoder with the scanner', () => {
     expect(scannedValid).toBeGreaterThan(2_000);
   });
 });
+
+describe('FieldScanner with shareObjects', () => {
+  const scanOne = (s: FieldScanner, text: string): unknown => {
+    expect(s.scan(Buffer.from(text))).toBe(true);
+    return s.values[0];
+  };
+
+  it('gives records with the same object bytes the same object, equal to what JSON.parse gives', () => {
+    const s = new FieldScanner(['labels'], true);
+    const a = scanOne(s, '{"labels":{"series":"s-1","region":"eu"},"v":1}');
+    const b = scanOne(s, '{"v":2,"labels":{"series":"s-1","region":"eu"}}');
+    const c = scanOne(s, '{"labels":{"series":"s-2","region":"eu"}}');
+    const d = scanOne(s, '{"labels":{"region":"eu","series":"s-1"}}');
+    expect(b).toBe(a);
+    expect(a).toEqual({ series: 's-1', region: 'eu' });
+    expect(c).not.toBe(a);
+    expect(c).toEqual({ series: 's-2', region: 'eu' });
+    // Other bytes (key order) are another object, with JSON.parse's key order.
+    expect(d).not.toBe(a);
+    expect(Object.keys(d as object)).toEqual(['region', 'series']);
+  });
+
+  it('never shares without the option, nor objects the flat reader declines', () => {
+    const plain = new FieldScanner(['labels']);
+    expect(scanOne(plain, '{"labels":{"a":"1"}}')).not.toBe(scanOne(plain, '{"labels":{"a":"1"}}'));
+    const s = new FieldScanner(['labels'], true);
+    const nested = '{"labels":{"a":{"b":"1"}}}';
+    const x = scanOne(s, nested);
+    expect(x).toEqual({ a: { b: '1' } });
+    expect(scanOne(s, nested)).not.toBe(x);
+  });
+});
