@@ -8,7 +8,9 @@
  *    the end; a kafkajs consumer reads it to the end; `seismo run` (a child process, so it has its
  *    event loop to itself, as in production) consumes it with demo-like queries until
  *    seismo_events_consumed_total (GET /metrics) reaches N, timed from the moment the service
- *    reports ready (startup excluded). Medians over BENCH_RUNS runs.
+ *    reports ready (startup excluded); then `seismo run --no-ingest-worker` the same way (engine,
+ *    Kafka client and decoding on one thread: the reference for the ingest worker). Rates are
+ *    medians over BENCH_RUNS runs; ratios are the median of each run's own ratio.
  * 2. Latency: a generator produces at half seismo's measured maximum into another fresh topic,
  *    with probe events carrying their produce wall time. A `ws` client subscribed to a probe view
  *    measures produce -> WebSocket update; a consumer of the alerts topic measures window close
@@ -260,7 +262,7 @@ interface RunningService {
 }
 
 /** Starts `seismo run` as a child and resolves once it reports its dashboard URL (ready). */
-async function startSeismo(dir: string, topic: string, alertsTopic: string, tag: string): Promise<RunningService> {
+async function startSeismo(dir: string, topic: string, alertsTopic: string, tag: string, extraArgs: string[] = []): Promise<RunningService> {
   outputTopics.push(alertsTopic, `${alertsTopic}-dlq`);
   const qfile = join(dir, `${tag}.sql`);
   writeFileSync(qfile, queries(topic));
@@ -272,6 +274,7 @@ async function startSeismo(dir: string, topic: string, alertsTopic: string, tag:
     '--log-level', process.env.BENCH_SEISMO_LOG ? 'debug' : 'warn', '--dashboards', join(dir, 'no-dashboards'),
     ...(process.env.BENCH_FLUSH_INTERVAL ? ['--flush-interval', process.env.BENCH_FLUSH_INTERVAL] : []),
     ...(process.env.BENCH_CHECKPOINT_INTERVAL ? ['--checkpoint-interval', process.env.BENCH_CHECKPOINT_INTERVAL] : []),
+    ...extraArgs,
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const logFile = process.env.BENCH_SEISMO_LOG;
@@ -317,8 +320,10 @@ async function consumedTotal(url: string): Promise<{ consumed: number; invalid: 
   return { consumed: sample(text, 'seismo_events_consumed_total'), invalid: sample(text, 'seismo_events_invalid_total') };
 }
 
-async function seismoRead(dir: string, topic: string, run: number): Promise<Rate> {
-  const svc = await startSeismo(dir, topic, uniqueName('bench-alerts'), `tput-${run}`);
+/** `seismo run` reading the topic to its end; `singleThread`: with --no-ingest-worker (the reference of round 6). */
+async function seismoRead(dir: string, topic: string, run: number, singleThread = false): Promise<Rate> {
+  const tag = `tput-${run}${singleThread ? '-1t' : ''}`;
+  const svc = await startSeismo(dir, topic, uniqueName('bench-alerts'), tag, singleThread ? ['--no-ingest-worker'] : []);
   try {
     for (;;) {
       const { consumed, invalid } = await consumedTotal(svc.url);
@@ -491,11 +496,16 @@ async function main(): Promise<void> {
     const kcatRuns: Rate[] = [];
     const bareRuns: Rate[] = [];
     const seismoRuns: Rate[] = [];
+    const singleRuns: Rate[] = [];
     for (let r = 0; r < RUNS; r++) {
       if (!only) kcatRuns.push(await kcatRead(topic));
       if (!only) bareRuns.push(await kafkajsRead(topic));
       seismoRuns.push(await seismoRead(dir, topic, r));
+      if (!only) singleRuns.push(await seismoRead(dir, topic, r, true));
     }
+    // Each run measures the consumers back to back; on a shared machine the rate moves between
+    // runs, so the ratio is the median of the runs' own ratios rather than a ratio of medians.
+    const ratioOf = (a: Rate[], b: Rate[]) => (only ? null : +median(a.map((x, i) => x.wall / b[i]!.wall)).toFixed(3));
     const wall = (rs: Rate[]) => median(rs.map((r) => r.wall));
     const cpu = (rs: Rate[]) => median(rs.map((r) => r.cpu));
     const seismo = wall(seismoRuns);
@@ -513,8 +523,12 @@ async function main(): Promise<void> {
         seismo_events_per_s: round(seismo),
         kafkajs_bare_events_per_s: round(bare),
         kcat_events_per_s: round(kc),
-        ratio_seismo_kcat: only ? null : Number((seismo / kc).toFixed(3)),
-        ratio_seismo_kafkajs: only ? null : Number((seismo / bare).toFixed(3)),
+        ratio_seismo_kcat: ratioOf(seismoRuns, kcatRuns),
+        ratio_seismo_kafkajs: ratioOf(seismoRuns, bareRuns),
+        ratio_seismo_kafkajs_per_run: only ? null : seismoRuns.map((x, i) => Number((x.wall / bareRuns[i]!.wall).toFixed(3))),
+        seismo_single_thread_events_per_s: only ? null : round(wall(singleRuns)),
+        ratio_single_thread_kafkajs: ratioOf(singleRuns, bareRuns),
+        seismo_single_thread_runs: singleRuns.map((r) => round(r.wall)),
         seismo_runs: seismoRuns.map((r) => round(r.wall)),
         kafkajs_bare_runs: bareRuns.map((r) => round(r.wall)),
         kcat_runs: kcatRuns.map((r) => round(r.wall)),
