@@ -11,13 +11,19 @@ import { afterAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { startService } from '../../src/app.js';
 import { runConfig } from '../../src/config.js';
+import { registry } from '../../src/metrics.js';
 import { brokers, consumeAll, createTopic, produceJson, uniqueTopic } from '../helpers/kafka.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'seismo-retain-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
+const LATE = /seismo_events_late_total\{view="c"\} (\d+)/;
+const FUTURE = /seismo_events_invalid_total\{stream="s",reason="future_timestamp"\} (\d+)/;
+/** A counter's value in a scrape (0 when absent): the registry is per process, shared by both runs. */
+const counter = (text: string, re: RegExp): number => Number(re.exec(text)?.[1] ?? 0);
 
-describe('retention and late events', () => {
+// Both ingest paths: decoded in the worker thread (the default) and on the engine's thread.
+describe.each([{ worker: true }, { worker: false }])('retention and late events (ingest worker: $worker)', ({ worker }) => {
   it('stores retained raw events and dead-letters late ones', async () => {
     const topic = uniqueTopic('retain');
     const dlq = uniqueTopic('dlq');
@@ -37,9 +43,11 @@ describe('retention and late events', () => {
     await produceJson(topic, [...events, ...late, future]);
 
     const cfg = runConfig({
-      brokers: brokers().join(','), queries: [queries], db: join(dir, 'db.duckdb'), port: '0',
+      brokers: brokers().join(','), queries: [queries], db: join(dir, `${topic}.duckdb`), port: '0',
       group: `g-${topic}`, dlqTopic: dlq, alertsTopic: `${dlq}-alerts`, checkpointInterval: '500ms', idleTimeout: '1h',
+      ingestWorker: worker,
     });
+    const before = await registry.metrics();
     const service = await startService(cfg, pino({ level: 'silent' }));
     try {
       const query = async (sql: string) => {
@@ -55,12 +63,14 @@ describe('retention and late events', () => {
           }
         }, { timeout: 30_000, interval: 250 })
         .toBe(32);
-      const letters = (await consumeAll(dlq, 3, 30_000)).map((m) => JSON.parse(String(m.value)) as { reason: string; offset: number });
+      const letters = (await consumeAll(dlq, 3, 30_000)).map((m) => JSON.parse(String(m.value)) as { reason: string; offset: number; value: string });
       expect(letters.map((l) => l.reason)).toEqual(['late', 'late', 'future_timestamp']);
       expect(letters.map((l) => l.offset)).toEqual([30, 31, 32]);
+      // Each letter carries its record's original value.
+      expect(letters.map((l) => (JSON.parse(l.value) as { id: string }).id)).toEqual(['late1', 'late2', 'future']);
       const metrics = await (await fetch(`${service.url}/metrics`)).text();
-      expect(metrics).toMatch(/seismo_events_late_total\{view="c"\} 2/);
-      expect(metrics).toMatch(/seismo_events_invalid_total\{stream="s",reason="future_timestamp"\} 1/);
+      expect(counter(metrics, LATE) - counter(before, LATE)).toBe(2);
+      expect(counter(metrics, FUTURE) - counter(before, FUTURE)).toBe(1);
       const stored = await query('SELECT n FROM view_c ORDER BY window_start');
       expect(stored.rows.map((r) => Number(r[0]))).toEqual([10, 10]);
     } finally {
