@@ -39,8 +39,23 @@ export function registerRun(program: Command): void {
     .action(async (flags: RunFlags) => {
       const cfg = runConfig(flags);
       const log = pino({ level: cfg.logLevel, base: undefined }, pino.destination(2));
+      // A stop signal while starting (joining the group can take seconds) stops the service as
+      // soon as it is up, instead of killing the process by the signal's default action.
+      let stopRequested: string | null = null;
+      const early = (sig: string) => () => (stopRequested = sig);
+      const onEarlyTerm = early('SIGTERM');
+      const onEarlyInt = early('SIGINT');
+      process.once('SIGTERM', onEarlyTerm);
+      process.once('SIGINT', onEarlyInt);
       if (cfg.localKafka) await startBroker({});
       const service = await startService(cfg, log);
+      process.off('SIGTERM', onEarlyTerm);
+      process.off('SIGINT', onEarlyInt);
+      if (stopRequested !== null) {
+        log.info(`${stopRequested} while starting: stopping`);
+        await service.stop();
+        process.exit(0);
+      }
       process.stderr.write(`seismo: dashboard at ${service.url}/\n`);
       void service.fatal.then(async (err) => {
         process.stderr.write(`seismo: ${err.message}\n`);
