@@ -208,7 +208,11 @@ export class ChunkEncoder {
   /** Codes given since the dictionary last started over. */
   private size = 0;
   private added: unknown[] = [];
-  private reset = false;
+  /**
+   * The next chunk tells the reader to start over. True for a new encoder's first chunk: it may
+   * replace one (a worker that died) whose entries the reader still holds.
+   */
+  private reset = true;
   /** Per stream and column: values looked up, and found, in the current sample. */
   private tries = new Map<string, Int32Array>();
   private hits = new Map<string, Int32Array>();
@@ -295,7 +299,6 @@ export class ChunkEncoder {
   /** Decodes the records for one stream into `ts` and `columns` (views of the chunk's buffer). */
   private encodeStream(s: EncodedStream, msgs: readonly SourceMessage[], ts: Float64Array, columns: (Float64Array | Int32Array)[]): StreamColumns {
     const n = msgs.length;
-    const cols = s.plan.columns;
     const inline: unknown[] = [];
     const refused: { i: number; reason: DecodeReason; detail: string }[] = [];
     const tries = this.tries.get(s.plan.name) as Int32Array;
@@ -305,9 +308,8 @@ export class ChunkEncoder {
       const m = msgs[i] as SourceMessage;
       const r = s.decode(m.value, m.key, m.timestamp);
       if (!r.ok) {
-        ts[i] = NaN;
+        ts[i] = NaN; // marks the record refused: its columns are never read
         refused.push({ i, reason: r.reason, detail: r.detail });
-        for (let c = 0; c < cols.length; c++) if (s.kinds[c] !== 'coded') (columns[c] as Float64Array)[i] = NaN;
         continue;
       }
       ts[i] = r.ts;
@@ -372,8 +374,8 @@ function rowBuilder(plan: StreamPlan): RowBuilder {
 /** Main side: keeps the dictionary in step and reads chunks back as decode results. */
 export class ChunkReader {
   private readonly dictionary: unknown[] = [undefined];
-  private readonly builders = new Map<string, RowBuilder>();
-  private readonly plans = new Map<string, StreamPlan>();
+  /** Per stream: its row builder and event id column. */
+  private readonly streams = new Map<string, { build: RowBuilder; idCol: string | null }>();
   private readonly ok: { ok: true; row: Row; ts: number; eventId: string | null } = { ok: true, row: {}, ts: 0, eventId: null };
 
   constructor(plans: readonly StreamPlan[]) {
@@ -382,12 +384,8 @@ export class ChunkReader {
 
   /** Reads chunks of these plans from now on (a reload); the dictionary stays. */
   setStreams(plans: readonly StreamPlan[]): void {
-    this.plans.clear();
-    this.builders.clear();
-    for (const p of plans) {
-      this.plans.set(p.name, p);
-      this.builders.set(p.name, rowBuilder(p));
-    }
+    this.streams.clear();
+    for (const p of plans) this.streams.set(p.name, { build: rowBuilder(p), idCol: p.eventIdColumn });
   }
 
   /** Takes a chunk's dictionary entries; call once per chunk, in the order the worker encoded them. */
@@ -401,13 +399,12 @@ export class ChunkReader {
    * Decoder returned for record i (its ok result reused by the next call, as the Decoder's is).
    */
   cursor(columns: StreamColumns): (i: number) => DecodeResult {
-    const plan = this.plans.get(columns.stream);
-    const build = this.builders.get(columns.stream);
-    if (!plan || !build) throw new Error(`chunk of unknown stream ${columns.stream}`);
+    const stream = this.streams.get(columns.stream);
+    if (!stream) throw new Error(`chunk of unknown stream ${columns.stream}`);
+    const { build, idCol } = stream;
     const { ts, inline, refused } = columns;
     const cols = columns.columns;
     const dict = this.dictionary;
-    const idCol = plan.eventIdColumn;
     const ok = this.ok;
     let nextRefused = 0;
     return (i) => {

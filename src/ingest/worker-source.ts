@@ -96,16 +96,11 @@ export function createWorkerSource(opts: WorkerSourceOptions): WorkerSource {
       pending = new Int32Array(shared);
       const counter = pending;
       const live = () => worker === w;
-      // A new worker's encoder starts with an empty dictionary, while the reader still holds the
-      // entries of the worker it replaces: its first chunk tells the reader to start over too.
-      let first = true;
       w.on('message', (m: FromWorker) => {
         switch (m.t) {
           case 'chunks':
-            for (const received of m.chunks) {
+            for (const chunk of m.chunks) {
               if (!live() || stopping) break;
-              const chunk = first && !received.dictionaryReset ? { ...received, dictionaryReset: true } : received;
-              first = false;
               try {
                 onChunk(chunk);
                 const last = chunk.offsets[chunk.count - 1];
