@@ -3,7 +3,6 @@
  * finds over stored view rows (and retained events) are the ones replaying the raw events through
  * the same view -> alert chain emits.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { openStore } from '../src/sinks/store.js';
 import { viewColumnSpecs } from '../src/view-schema.js';
 import { parseTimeArg } from '../src/backtest.js';
 import { runBacktestCommand } from '../src/commands/backtest.js';
+import { holdDuckDbFile } from './helpers/hold-duckdb.js';
 import type { AlertPayload } from '../src/alerts/payload.js';
 import type { ProgramPlan } from '../src/lang/compile.js';
 import type { Row } from '../src/types.js';
@@ -137,7 +137,7 @@ describe('seismo backtest', () => {
 
   it('says in one line when a service holds the file, and on bad arguments', async () => {
     const db = join(dir, 'views.duckdb');
-    const holder = await holdFile(db);
+    const holder = await holdDuckDbFile(db);
     try {
       await expect(runBacktestCommand({ queries: [queries], from: iso(0), to: iso(600), db }, T0)).rejects.toThrow(
         /^\S+views\.duckdb is in use by another process \(PID \d+\).*; stop it before backtesting \(backtest reads the file directly\)$/,
@@ -171,14 +171,3 @@ describe('parseTimeArg', () => {
     expect(() => parseTimeArg('from', text, now)).toThrow(/^--from: expected an ISO time .* got ".*"$/);
   });
 });
-
-/** Another process with the DuckDB file open, as a running service would have it. */
-async function holdFile(path: string): Promise<ChildProcess> {
-  const script = `import('@duckdb/node-api').then(async (m) => { await m.DuckDBInstance.create(${JSON.stringify(path)}); process.stdout.write('ready\\n'); setInterval(() => {}, 1000); });`;
-  const child = spawn(process.execPath, ['-e', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => (d.toString().includes('ready') ? resolve() : undefined));
-    child.once('exit', (code) => reject(new Error(`holder exited with ${code}`)));
-  });
-  return child;
-}

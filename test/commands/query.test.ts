@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { formatTable, registerQuery, runQueryCommand } from '../../src/commands/query.js';
 import { openStore } from '../../src/sinks/store.js';
+import { holdDuckDbFile } from '../helpers/hold-duckdb.js';
 
 const T0 = Date.parse('2026-11-24T10:00:00.000Z');
 let dir: string;
@@ -143,16 +144,7 @@ describe('seismo query', () => {
     let holder: ChildProcess;
 
     beforeAll(async () => {
-      const script = `import('@duckdb/node-api').then(async ({ DuckDBInstance }) => {
-        await DuckDBInstance.create(${JSON.stringify(db)});
-        process.stdout.write('ready\\n');
-        setInterval(() => {}, 1000);
-      });`;
-      holder = spawn(process.execPath, ['-e', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
-      await new Promise<void>((resolve, reject) => {
-        holder.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-        holder.on('exit', (code) => reject(new Error(`holder exited with ${code}`)));
-      });
+      holder = await holdDuckDbFile(db);
     });
     afterAll(() => {
       holder.kill();
