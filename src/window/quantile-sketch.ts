@@ -227,17 +227,46 @@ export function quantileResult(s: QuantileState, q: number): number {
 
 /**
  * quantileResult of the merge of `parts` (in any order: a merge depends only on the values),
- * without building the merge when every part is binned: a hopping window reads its panes' bins
- * in place instead of cloning one and merging the others into it. Otherwise it merges.
+ * without building the merge: a hopping window reads its panes in place instead of cloning one
+ * and merging the others into it. Exact parts are binned first when the merge would be binned
+ * (sparse series: most panes hold a few exact values).
  */
 export function quantileResultOfMany(parts: readonly QuantileState[], q: number): number {
-  for (const s of parts) if (s.n > 0 && s.exact !== null) return quantileResult(mergedCopy(parts), q);
+  let exactCount = 0;
+  let binned = false;
+  for (const s of parts) {
+    if (s.n === 0) continue;
+    if (s.exact === null) binned = true;
+    else exactCount += s.n;
+  }
+  if (!binned && exactCount <= PERCENTILE_EXACT_LIMIT) return exactCount === 0 ? NaN : exactQuantile(parts, exactCount, q);
   return binnedQuantile(parts, q);
 }
 
+/** Sorted values of exact parts whose merge stays exact (at most PERCENTILE_EXACT_LIMIT). */
+const exactScratch = new Float64Array(PERCENTILE_EXACT_LIMIT);
+
+/** quantileResult of the merge of exact parts holding `count` <= PERCENTILE_EXACT_LIMIT values. */
+function exactQuantile(parts: readonly QuantileState[], count: number, q: number): number {
+  let min = Infinity;
+  let max = -Infinity;
+  let at = 0;
+  for (const s of parts) {
+    if (s.n === 0) continue;
+    if (s.min < min) min = s.min;
+    if (s.max > max) max = s.max;
+    for (const v of s.exact!) exactScratch[at++] = v;
+  }
+  if (q <= 0) return min;
+  if (q >= 1) return max;
+  const sorted = exactScratch.subarray(0, count).sort();
+  return sorted[Math.floor(q * (count - 1))]!;
+}
+
 /**
- * The quantile of binned states taken together, as the library's getValueAtQuantile computes it
- * over one store: negative bins from the largest magnitude down, then zeros, then positive bins.
+ * The quantile of states taken together once binned (an exact state's values count as the bins a
+ * merge would put them in), as the library's getValueAtQuantile computes it over one store:
+ * negative bins from the largest magnitude down, then zeros, then positive bins.
  */
 function binnedQuantile(parts: readonly QuantileState[], q: number): number {
   let n = 0;
@@ -250,8 +279,15 @@ function binnedQuantile(parts: readonly QuantileState[], q: number): number {
     n += s.n;
     if (s.min < min) min = s.min;
     if (s.max > max) max = s.max;
-    zeroCount += s.zeroCount;
-    negCount += s.negative?.count ?? 0;
+    if (s.exact === null) {
+      zeroCount += s.zeroCount;
+      negCount += s.negative?.count ?? 0;
+    } else {
+      for (const v of s.exact) {
+        if (v < -MIN_MAGNITUDE) negCount++;
+        else if (v <= MIN_MAGNITUDE) zeroCount++;
+      }
+    }
   }
   if (n === 0) return NaN;
   if (q <= 0) return min;
@@ -269,42 +305,70 @@ function binnedQuantile(parts: readonly QuantileState[], q: number): number {
   return Math.min(Math.max(v, min), max);
 }
 
-function mergedCopy(parts: readonly QuantileState[]): QuantileState {
-  const acc = quantileClone(parts[0]!);
-  for (let i = 1; i < parts.length; i++) quantileMerge(acc, parts[i]!);
-  return acc;
-}
-
 /**
  * The key holding the element of 0-based rank `rank` (fractional ranks round as DDSketch does) in
- * the merge of the parts' stores of one sign, read in place: every unit sits at
+ * the merge of the parts' values of one sign, read in place: every unit sits at
  * max(key, maxKey - LIMIT + 1) of the merged range, as a merged store would hold it.
  */
 function keyAtRank(parts: readonly QuantileState[], negative: boolean, rank: number, lower: boolean): number {
-  const stores: BinStore[] = [];
   let lo = Infinity;
   let hi = -Infinity;
+  let exactKeys = 0;
   for (const s of parts) {
+    if (s.n === 0) continue;
+    if (s.exact !== null) {
+      for (const v of s.exact) {
+        const magnitude = negative ? -v : v;
+        if (magnitude <= MIN_MAGNITUDE) continue;
+        const key = mapping.key(magnitude);
+        if (exactKeys === keyScratch.length) keyScratch = growKeys(keyScratch);
+        keyScratch[exactKeys++] = key;
+        if (key < lo) lo = key;
+        if (key > hi) hi = key;
+      }
+      continue;
+    }
     const b = negative ? s.negative : s.positive;
     if (b === null || b.count === 0) continue;
-    stores.push(b);
     if (b.minKey < lo) lo = b.minKey;
     if (b.maxKey > hi) hi = b.maxKey;
   }
+  // The merged counts per key, summed store by store (a sequential pass each) rather than key by
+  // key across stores; keys under the limit collapse into the first.
   const start = Math.max(lo, hi - PERCENTILE_BIN_LIMIT + 1);
-  // The first key holds every unit at or below it (keys under the limit collapse into it).
+  const width = hi - start + 1;
+  const merged = rankScratch.fill(0, 0, width);
+  for (const s of parts) {
+    const b = negative ? s.negative : s.positive;
+    if (s.n === 0 || s.exact !== null || b === null || b.count === 0) continue;
+    const bins = b.bins;
+    let k = b.minKey;
+    for (const below = Math.min(start, b.maxKey + 1); k < below; k++) merged[0] = merged[0]! + bins[k - b.offset]!;
+    for (let i = k - b.offset, j = k - start, end = b.maxKey - b.offset; i <= end; i++, j++) merged[j] = merged[j]! + bins[i]!;
+  }
+  for (let i = 0; i < exactKeys; i++) {
+    const j = Math.max(keyScratch[i]!, start) - start;
+    merged[j] = merged[j]! + 1;
+  }
   let running = 0;
-  for (const b of stores) running += b.countUpTo(start);
-  if (lower ? running > rank : running >= rank + 1) return start;
-  for (let k = start + 1; k <= hi; k++) {
-    for (let i = 0; i < stores.length; i++) {
-      const b = stores[i]!;
-      if (k >= b.minKey && k <= b.maxKey) running += b.bins[k - b.offset]!;
-    }
-    if (lower ? running > rank : running >= rank + 1) return k;
+  for (let j = 0; j < width; j++) {
+    running += merged[j]!;
+    if (lower ? running > rank : running >= rank + 1) return start + j;
   }
   return hi;
 }
+
+/** keyAtRank's keys of exact values (grown as needed; a window's exact panes hold 32 values each). */
+let keyScratch: Float64Array = new Float64Array(256);
+
+function growKeys(keys: Float64Array): Float64Array {
+  const grown = new Float64Array(keys.length * 2);
+  grown.set(keys);
+  return grown;
+}
+
+/** keyAtRank's merged counts: one merged store spans at most PERCENTILE_BIN_LIMIT keys. */
+const rankScratch = new Float64Array(PERCENTILE_BIN_LIMIT);
 
 /** A deep copy. */
 export function quantileClone(s: QuantileState): QuantileState {

@@ -31,15 +31,23 @@ describe('quantileResultOfMany', () => {
       () => Math.round(rand() * 3), // few distinct values
     ];
     let lazy = 0;
-    for (let t = 0; t < 3_000; t++) {
+    let exactMerges = 0;
+    let mixed = 0;
+    for (let t = 0; t < 4_000; t++) {
       const draw = draws[t % draws.length]!;
       const parts = Array.from({ length: 1 + Math.floor(rand() * 7) }, () => {
         const r = rand();
-        // Mostly binned panes (the lazy path), some exact or empty ones (the merging path).
-        const n = r < 0.7 ? PERCENTILE_EXACT_LIMIT + 1 + Math.floor(rand() * 200) : r < 0.9 ? Math.floor(rand() * PERCENTILE_EXACT_LIMIT) : 0;
+        // Half the windows mostly binned panes, half sparse (a few exact values per pane), with
+        // empty ones: every path (binned, exact merge, exact parts binned) in many mixes.
+        const n = (t % 2 === 0 ? r < 0.7 : r < 0.1)
+          ? PERCENTILE_EXACT_LIMIT + 1 + Math.floor(rand() * 200)
+          : r < 0.9 ? Math.floor(rand() * (t % 4 === 1 ? 8 : PERCENTILE_EXACT_LIMIT)) : 0;
         return pane(rand, n, draw);
       });
-      if (parts.every((p) => p.n === 0 || p.exact === null)) lazy++;
+      const exact = parts.reduce((n, p) => n + (p.exact === null ? 0 : p.n), 0);
+      if (exact === 0) lazy++;
+      else if (parts.every((p) => p.exact !== null) && exact <= PERCENTILE_EXACT_LIMIT) exactMerges++;
+      else mixed++;
       const merged = quantileClone(parts[0]!);
       for (let i = 1; i < parts.length; i++) quantileMerge(merged, parts[i]!);
       for (const q of [0, 1, 0.5, 0.99, 0.01, rand(), rand()]) {
@@ -49,12 +57,26 @@ describe('quantileResultOfMany', () => {
         else expect(got).toBe(want);
       }
     }
-    expect(lazy).toBeGreaterThan(500);
+    expect(lazy).toBeGreaterThan(300);
+    expect(exactMerges).toBeGreaterThan(300);
+    expect(mixed).toBeGreaterThan(300);
+  });
+
+  it('equals the merge for a long window of sparse panes (hundreds of exact values)', () => {
+    const rand = prng(7);
+    for (let t = 0; t < 50; t++) {
+      const parts = Array.from({ length: 20 + Math.floor(rand() * 60) }, () =>
+        pane(rand, Math.floor(rand() * (PERCENTILE_EXACT_LIMIT + 1)), () => (rand() - 0.2) * 10 ** (rand() * 6)),
+      );
+      const merged = quantileClone(parts[0]!);
+      for (let i = 1; i < parts.length; i++) quantileMerge(merged, parts[i]!);
+      for (const q of [0.5, 0.9, 0.99, 0.1, rand()]) expect(quantileResultOfMany(parts, q)).toBe(quantileResult(merged, q));
+    }
   });
 
   it('leaves its panes as they were', () => {
     const rand = prng(3);
-    const parts = [pane(rand, 100, () => rand() * 50), pane(rand, 80, () => rand() * 500)];
+    const parts = [pane(rand, 100, () => rand() * 50), pane(rand, 80, () => rand() * 500), pane(rand, 7, () => rand() * 9)];
     const before = parts.map((p) => JSON.stringify(quantileClone(p)));
     quantileResultOfMany(parts, 0.9);
     expect(parts.map((p) => JSON.stringify(quantileClone(p)))).toEqual(before);
