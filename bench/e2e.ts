@@ -23,7 +23,8 @@
  * BENCH_ONLY=seismo (skip the two baselines, for profiling iterations), BENCH_SEISMO_LOG=FILE (the seismo
  * child's debug log to FILE.<tag>), BENCH_LATENCY_RATE=R (skip
  * the throughput part, measure latency at R events/s), BENCH_FLUSH_INTERVAL (seismo's
- * --flush-interval, default its own 100ms), BENCH_CHECKPOINT_INTERVAL (its --checkpoint-interval).
+ * --flush-interval, default its own 100ms), BENCH_CHECKPOINT_INTERVAL (its --checkpoint-interval),
+ * BENCH_LATENCY_TRACE=FILE (every latency sample with its time in the run: when the spikes come).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +49,8 @@ const EVENT_TIME_RATE = 20_000;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SEISMO_BIN = join(ROOT, 'bin/seismo.js');
 const SELF = fileURLToPath(import.meta.url);
+/** BENCH_LATENCY_TRACE=FILE: one line per latency sample, `ws|alert <ms since the generator started> <latency ms>`. */
+const TRACE = process.env.BENCH_LATENCY_TRACE;
 
 /** Same fetch settings as seismo's source (src/ingest/kafka-source.ts), so the ratio isolates processing. */
 const FETCH = { maxBytes: 32 * 1024 * 1024, maxBytesPerPartition: 4 * 1024 * 1024, minBytes: 64 * 1024, maxWaitTimeInMs: 100 };
@@ -407,6 +410,7 @@ async function measureLatency(dir: string, rate: number): Promise<LatencyResult>
           if (typeof r.series !== 'string' || typeof r.produced_ms !== 'number' || seen.has(r.series)) continue;
           seen.add(r.series);
           if (r.produced_ms >= genStart + LATENCY_WARMUP_MS) ws.push(now - r.produced_ms);
+          if (TRACE) appendFileSync(TRACE, `ws ${r.produced_ms - genStart} ${now - r.produced_ms}\n`);
         }
       });
       client.once('open', () => client.send(JSON.stringify({ op: 'subscribe', id: 'p', view: 'probe' })));
@@ -420,6 +424,7 @@ async function measureLatency(dir: string, rate: number): Promise<LatencyResult>
         if (a.status !== 'firing' || a.labels.alertname !== 'tick' || !a.window) return;
         const end = Date.parse(a.window.end); // grace 0: the window closes at its end
         if (end >= genStart + LATENCY_WARMUP_MS) alerts.push(now - end);
+        if (TRACE) appendFileSync(TRACE, `alert ${end - genStart} ${now - end}\n`);
       },
     });
     genStart = Date.now();
