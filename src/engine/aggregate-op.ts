@@ -79,6 +79,14 @@ export class AggregateOp implements QueryOp {
   private absenceCursor: number | null = null;
   /** The checkpoint snapshot in progress: every change to a group goes through snap.touch first. */
   private snap: GroupSnapshot<Group> | null = null;
+  /**
+   * Hopping and sliding windows, while a snapshot is in progress: the older panes of touched
+   * groups whose text is still to come (snapshot.ts, deferred text), and the text of those a late
+   * event changed meanwhile (taken first, by addToPane). Only the newest pane of a group takes
+   * events as a rule, so the write barrier serialises one pane of a group instead of every pane.
+   */
+  private deferredPanes: Set<unknown[]> | null = null;
+  private earlyPaneText: Map<unknown[], string> | null = null;
 
   constructor(
     readonly plan: QueryPlan,
@@ -165,7 +173,7 @@ export class AggregateOp implements QueryOp {
     if (!states) {
       setPane(group, p, (states = initStates(this.plan)));
       this.openPanes++;
-    }
+    } else if (this.deferredPanes?.delete(states)) this.earlyPaneText!.set(states, this.paneText(p, states));
     addToStates(this.plan, states, this.env, this.opts.nextSeq());
     if (ts > group.lastSeen) group.lastSeen = ts;
     return created;
@@ -554,11 +562,13 @@ export class AggregateOp implements QueryOp {
     if (barrier && this.snap) throw new Error(`query ${this.plan.name}: a snapshot is already in progress`);
     const plan = this.plan;
     const ser = (states: unknown[]) => plan.aggregates.map((a, i) => a.aggregator.toJSON(states[i]));
+    const w = plan.window;
+    const deferOlderPanes = barrier && w !== null && w.type !== 'SESSION' && w.paneMs < w.sizeMs;
+    const deferred = deferOlderPanes ? new Set<unknown[]>() : null;
+    const early = deferOlderPanes ? new Map<unknown[], string>() : null;
     // Empty parts are left out (restore() defaults them): a million groups is a lot of text.
-    const serialise = (g: Group) => {
-      const o: Record<string, unknown> = { k: g.keyStr };
-      if (g.keys) o.keys = g.keys;
-      if (paneCount(g) > 0) o.panes = paneEntries(g).map(([p, st]) => [p, ser(st)]);
+    const serialise = (g: Group): string | (() => string) => {
+      const o: Record<string, unknown> = {};
       if (g.sessions.length > 0) o.sessions = g.sessions.map((s) => ({ start: s.start, end: s.end, states: ser(s.states) }));
       if (g.detectors) o.det = detectorsToJSON(g.detectors);
       if (g.absence) o.cw = [...g.absence.closedWithData];
@@ -566,11 +576,41 @@ export class AggregateOp implements QueryOp {
       o.f = first;
       if (g.lastSeen !== first) o.l = g.lastSeen;
       o.o = g.ordinal;
-      return JSON.stringify(o);
+      const head = `{"k":${JSON.stringify(g.keyStr)}${g.keys ? `,"keys":${JSON.stringify(g.keys)}` : ''}`;
+      const tail = JSON.stringify(o).slice(1);
+      const newest = g.paneStates === null ? [] : [this.paneText(g.pane, g.paneStates)];
+      const older = g.morePanes === null ? [] : [...g.morePanes];
+      const text = (panes: string[]) => `${head}${panes.length > 0 ? `,"panes":[${panes.join(',')}]` : ''},${tail}`;
+      if (deferred === null || older.length === 0) return text([...newest, ...older.map(([p, st]) => this.paneText(p, st))]);
+      for (const [, st] of older) deferred.add(st);
+      return () =>
+        text([
+          ...newest,
+          ...older.map(([p, st]) => {
+            const changed = early!.get(st);
+            if (changed !== undefined) early!.delete(st);
+            else deferred.delete(st);
+            return changed ?? this.paneText(p, st);
+          }),
+        ]);
     };
     const head = `{"watermark":${Number.isFinite(this.watermark) ? this.watermark : null},"absenceCursor":${JSON.stringify(this.absenceCursor)},"groups":[`;
     const snap = new GroupSnapshot(this.groups, serialise, head, ']}');
-    return opSnapshot(snap, barrier ? (x) => (this.snap = x) : null);
+    return opSnapshot(
+      snap,
+      barrier
+        ? (x) => {
+            this.snap = x;
+            this.deferredPanes = x && deferred;
+            this.earlyPaneText = x && early;
+          }
+        : null,
+    );
+  }
+
+  /** One pane's checkpoint text: `[paneStart, [state per aggregate]]`. */
+  private paneText(p: number, states: unknown[]): string {
+    return `[${p},${JSON.stringify(this.plan.aggregates.map((a, i) => a.aggregator.toJSON(states[i])))}]`;
   }
 
   /** Restores a snapshot() into this (fresh) operator and rebuilds the window index. */

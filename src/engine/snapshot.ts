@@ -11,6 +11,10 @@
  * part of the snapshot. A group deleted after the cut was touched before it went. Each group is
  * serialised exactly once, so the work is the same as one synchronous pass; only when it happens
  * differs.
+ *
+ * serialise may also return a function that gives the text later: an operator whose group holds
+ * parts that the next change will not touch (a hopping window's older panes) serialises the rest
+ * at once and the parts when step() comes to them, behind a barrier of its own for those parts.
  */
 
 /** Serialised group text is gathered into pieces of about this many UTF-16 units. */
@@ -25,17 +29,19 @@ export class GroupSnapshot<G extends object, K = string> {
   private bufferChars = 0;
   private count = 0;
   private complete = false;
+  /** Groups touched whose text (or the rest of it) is still to be produced, by step(). */
+  private deferred: (() => string)[] = [];
 
   /**
    * @param groups the operator's live group map, iterated lazily (a Map iterator sees entries
    *   deleted or added after it was created correctly: deleted ones are skipped, added ones come last)
-   * @param serialise one group (and its key in the map) as JSON text
+   * @param serialise one group (and its key in the map) as JSON text, or a function giving it later
    * @param head JSON text before the groups array, e.g. `{"watermark":1,"groups":[`
    * @param tail JSON text after it, e.g. `]}`
    */
   constructor(
     groups: ReadonlyMap<K, G>,
-    private readonly serialise: (group: G, key: K) => string,
+    private readonly serialise: (group: G, key: K) => string | (() => string),
     head: string,
     private readonly tail: string,
   ) {
@@ -48,10 +54,14 @@ export class GroupSnapshot<G extends object, K = string> {
     if (this.complete || this.done.has(group)) return;
     this.done.add(group);
     const text = this.serialise(group, key);
+    if (typeof text === 'function') this.deferred.push(text);
+    else this.append(text);
+  }
+
+  private append(text: string): void {
     const piece = this.count++ === 0 ? text : ',' + text;
     this.buffer.push(piece);
     this.bufferChars += piece.length;
-    if (this.bufferChars >= PIECE_CHARS) this.cut();
   }
 
   /** A group created after the cut: it is not part of this snapshot. */
@@ -66,10 +76,17 @@ export class GroupSnapshot<G extends object, K = string> {
   step(maxGroups: number): number {
     let i = 0;
     for (; i < maxGroups && !this.complete; i++) {
+      const later = this.deferred.pop();
+      if (later) {
+        this.append(later());
+        continue;
+      }
       const next = this.iterator.next();
       if (next.done) this.finish();
       else this.touch(next.value[1], next.value[0]);
     }
+    // Joined here, between batches, not in touch(): the write barrier runs on the hot path.
+    if (this.bufferChars >= PIECE_CHARS) this.cut();
     return i;
   }
 
