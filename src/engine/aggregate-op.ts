@@ -560,16 +560,14 @@ export class AggregateOp implements QueryOp {
    */
   beginSnapshot(barrier: boolean): OpSnapshot {
     if (barrier && this.snap) throw new Error(`query ${this.plan.name}: a snapshot is already in progress`);
-    const plan = this.plan;
-    const ser = (states: unknown[]) => plan.aggregates.map((a, i) => a.aggregator.toJSON(states[i]));
-    const w = plan.window;
+    const w = this.plan.window;
     const deferOlderPanes = barrier && w !== null && w.type !== 'SESSION' && w.paneMs < w.sizeMs;
     const deferred = deferOlderPanes ? new Set<unknown[]>() : null;
     const early = deferOlderPanes ? new Map<unknown[], string>() : null;
     // Empty parts are left out (restore() defaults them): a million groups is a lot of text.
     const serialise = (g: Group): string | (() => string) => {
       const o: Record<string, unknown> = {};
-      if (g.sessions.length > 0) o.sessions = g.sessions.map((s) => ({ start: s.start, end: s.end, states: ser(s.states) }));
+      if (g.sessions.length > 0) o.sessions = g.sessions.map((s) => ({ start: s.start, end: s.end, states: this.statesJSON(s.states) }));
       if (g.detectors) o.det = detectorsToJSON(g.detectors);
       if (g.absence) o.cw = [...g.absence.closedWithData];
       const first = g.absence?.firstSeen ?? g.lastSeen;
@@ -608,9 +606,14 @@ export class AggregateOp implements QueryOp {
     );
   }
 
+  /** The checkpoint form of one pane's or session's states: one JSON value per aggregate. */
+  private statesJSON(states: unknown[]): unknown[] {
+    return this.plan.aggregates.map((a, i) => a.aggregator.toJSON(states[i]));
+  }
+
   /** One pane's checkpoint text: `[paneStart, [state per aggregate]]`. */
   private paneText(p: number, states: unknown[]): string {
-    return `[${p},${JSON.stringify(this.plan.aggregates.map((a, i) => a.aggregator.toJSON(states[i])))}]`;
+    return `[${p},${JSON.stringify(this.statesJSON(states))}]`;
   }
 
   /** Restores a snapshot() into this (fresh) operator and rebuilds the window index. */

@@ -101,14 +101,6 @@ class BinStore {
     this.count += from.count;
   }
 
-  /** Units at keys up to `key`. */
-  countUpTo(key: number): number {
-    let n = 0;
-    const end = Math.min(key, this.maxKey);
-    for (let k = this.minKey; k <= end; k++) n += this.bins[k - this.offset] ?? 0;
-    return n;
-  }
-
   /**
    * A copy with room on both sides. Clones are merge accumulators (a hopping window merging its
    * panes): the other panes span nearly the same keys, so the merges then never reallocate.
