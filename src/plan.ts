@@ -15,4 +15,15 @@ export interface StreamPlan {
   readonly eventIdColumn: string | null;
   /** Raw event retention in ms (`retain = '7 DAYS'`), or null. */
   readonly retainMs: number | null;
+  /**
+   * Declared columns no query reads (src/lang/columns-read.ts): decoded only to check their type,
+   * then left out of rows. Absent or empty: rows hold every column.
+   */
+  readonly unread?: readonly string[];
+}
+
+/** The columns a decoded row of the stream holds: the declared ones, less those no query reads. */
+export function rowColumns(plan: StreamPlan): StreamPlan['columns'] {
+  const unread = plan.unread;
+  return unread === undefined || unread.length === 0 ? plan.columns : plan.columns.filter((c) => !unread.includes(c.name));
 }

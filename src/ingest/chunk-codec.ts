@@ -3,9 +3,9 @@
  * fetches and decodes) to the main thread (which runs the engine) at a fraction of what decoding
  * costs (docs/ingest.md, "The ingest worker").
  *
- * A chunk holds, per stream reading the topic, one typed array per declared column: numbers,
- * timestamps and booleans as doubles (NaN is NULL: a decoded number is always finite), strings and
- * maps as codes. Code 0 is NULL; a positive code names an entry of a dictionary both sides keep in
+ * A chunk holds, per stream reading the topic, one typed array per column its rows hold
+ * (rowColumns: the declared ones less those no query reads): numbers, timestamps and booleans as
+ * doubles (NaN is NULL: a decoded number is always finite), strings and maps as codes. Code 0 is NULL; a positive code names an entry of a dictionary both sides keep in
  * step (entries travel once, in the chunk that first uses them, so a series name or a label set
  * crosses the thread boundary once); a negative code names a value sent inline with the chunk,
  * for columns whose values rarely repeat (event ids). The raw key and value bytes travel too: the
@@ -15,7 +15,7 @@
  * Pure: ChunkEncoder runs in the worker, ChunkReader on the main thread; the tests run both in one.
  */
 import type { ColumnType } from '../lang/ast.js';
-import type { StreamPlan } from '../plan.js';
+import { rowColumns, type StreamPlan } from '../plan.js';
 import type { Row, Value } from '../types.js';
 import { eventIdOf, makeDecoder, type DecodeReason, type DecodeResult, type Decoder } from './decode.js';
 import { sample } from './json-fields.js';
@@ -26,7 +26,7 @@ export interface StreamColumns {
   readonly stream: string;
   /** Event time per record (ms); NaN where the record was refused. */
   readonly ts: Float64Array;
-  /** One array per declared column, in the stream's column order. */
+  /** One array per column of the stream's rows (rowColumns), in declaration order. */
   readonly columns: readonly (Float64Array | Int32Array)[];
   /** Values of negative codes: entry k is code -(k + 1). */
   readonly inline: readonly unknown[];
@@ -181,7 +181,7 @@ const MAP_IDENTITIES_MAX = 1 << 16;
 type ColumnWriter = (row: Row, i: number, columns: (Float64Array | Int32Array)[], code: (v: Value, c: number) => number) => void;
 
 function columnWriter(plan: StreamPlan): ColumnWriter {
-  const lines = plan.columns.map((col, c) => {
+  const lines = rowColumns(plan).map((col, c) => {
     const kind = kindOf(col.type);
     const value = kind === 'coded' ? `v === null ? 0 : code(v, ${c})` : kind === 'boolean' ? 'v === null ? NaN : v ? 1 : 0' : 'v === null ? NaN : v';
     return `v = row[${JSON.stringify(col.name)}]; cols[${c}][i] = ${value};`;
@@ -229,7 +229,7 @@ export class ChunkEncoder {
   /** Decodes with these plans from now on (a reload); chunks carry the version. */
   setStreams(plans: readonly StreamPlan[], version: number): void {
     this.version = version;
-    this.streams = plans.map((plan) => ({ plan, decode: makeDecoder(plan, { shareMaps: true }), kinds: plan.columns.map((c) => kindOf(c.type)), write: columnWriter(plan) }));
+    this.streams = plans.map((plan) => ({ plan, decode: makeDecoder(plan, { shareMaps: true }), kinds: rowColumns(plan).map((c) => kindOf(c.type)), write: columnWriter(plan) }));
     this.tries = new Map(plans.map((p) => [p.name, new Int32Array(p.columns.length)]));
     this.hits = new Map(plans.map((p) => [p.name, new Int32Array(p.columns.length)]));
   }
@@ -357,7 +357,7 @@ export class ChunkEncoder {
 type RowBuilder = (columns: readonly (Float64Array | Int32Array)[], i: number, dictionary: readonly unknown[], inline: readonly unknown[]) => Row;
 
 function rowBuilder(plan: StreamPlan): RowBuilder {
-  const fields = plan.columns.map((col, c) => {
+  const fields = rowColumns(plan).map((col, c) => {
     const kind = kindOf(col.type);
     const read =
       kind === 'coded'

@@ -15,7 +15,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { ColumnType, ScalarType } from '../lang/ast.js';
-import type { StreamPlan } from '../plan.js';
+import { rowColumns, type StreamPlan } from '../plan.js';
 import type { Row, Value } from '../types.js';
 import { FieldScanner } from './json-fields.js';
 import { parseTimestamp } from './timestamp.js';
@@ -165,6 +165,8 @@ interface CompiledColumn {
   readonly type: ColumnType;
   /** Conversion failures of the timestamp column are bad_timestamp, of others wrong_type. */
   readonly badReason: DecodeReason;
+  /** Whether rows hold the column; an unread one (StreamPlan.unread) is only type-checked. */
+  readonly keep: boolean;
 }
 
 function fail(reason: DecodeReason, detail: string): DecodeResult {
@@ -189,6 +191,8 @@ export function makeDecoder(stream: StreamPlan, opts: DecoderOptions = {}): Deco
   const scanner = new FieldScanner(
     fromValue.map((c) => c.name),
     opts.shareMaps ?? false,
+    // An unread VARCHAR column takes any string, number or boolean: its value need not be built.
+    fromValue.map((c) => !c.keep && c.convert === toVarchar),
   );
   const ok: OkResult = { ok: true, row: template, ts: 0, eventId: null };
   return (value, key, recordTimestamp) => {
@@ -202,7 +206,7 @@ export function makeDecoder(stream: StreamPlan, opts: DecoderOptions = {}): Deco
         const col = fromValue[i] as CompiledColumn;
         const out = col.convert(v);
         if (out === BAD) return badValue(col, v, '');
-        row[col.name] = out;
+        if (col.keep) row[col.name] = out;
       }
       return finishRow(schema, row, key, recordTimestamp, ok);
     }
@@ -242,16 +246,18 @@ interface CompiledSchema {
 }
 
 function compileSchema(stream: StreamPlan, opts: DecoderOptions): CompiledSchema {
+  const kept = rowColumns(stream);
   const compile = (c: StreamPlan['columns'][number]): CompiledColumn => ({
     name: c.name,
     convert: converterFor(c.type),
     type: c.type,
     badReason: c.name === stream.timestampColumn ? 'bad_timestamp' : 'wrong_type',
+    keep: kept.includes(c),
   });
   const fromKey = opts.keysFromValue ? [] : stream.columns.filter((c) => c.key).map(compile);
   const fromValue = stream.columns.filter((c) => opts.keysFromValue || !c.key).map(compile);
   const template: Row = {};
-  for (const c of stream.columns) template[c.name] = null;
+  for (const c of kept) template[c.name] = null;
   return { fromKey, fromValue, template, tsCol: stream.timestampColumn, idCol: stream.eventIdColumn, readKey: makeKeyReader(fromKey) };
 }
 
@@ -266,7 +272,7 @@ function objectDecoder(schema: CompiledSchema): ObjectDecoder {
       if (v === undefined || v === null) continue;
       const out = col.convert(v);
       if (out === BAD) return badValue(col, v, '');
-      row[col.name] = out;
+      if (col.keep) row[col.name] = out;
     }
     return finishRow(schema, row, key, recordTimestamp, null);
   };

@@ -66,6 +66,11 @@ export class FieldScanner {
   constructor(
     names: readonly string[],
     private readonly shareObjects = false,
+    /**
+     * Per field: only its JSON type matters (a column no query reads, type-checked all the same),
+     * so its value is validated and values[] gets a stand-in of that type (standIn).
+     */
+    private readonly typeOnly: readonly boolean[] = [],
   ) {
     this.names = names.map((n) => Buffer.from(n, 'latin1'));
     this.values = new Array<unknown>(names.length).fill(undefined);
@@ -97,7 +102,7 @@ export class FieldScanner {
       i = this.ws(i + 1);
       if (field >= 0) {
         if (values[field] !== undefined) return false; // a duplicate: JSON.parse keeps the last
-        i = this.readValue(i, field);
+        i = this.typeOnly[field] === true ? this.standIn(i) : this.readValue(i, field);
         values[field] = this.value;
       } else {
         i = this.skipValue(i, 0);
@@ -170,6 +175,16 @@ export class FieldScanner {
     const end = this.skipLiteral(i);
     if (end >= 0) this.value = c === 0x74 ? true : c === 0x66 ? false : null;
     return end;
+  }
+
+  /**
+   * Validates the value at i without building it; this.value gets a stand-in of its JSON type: ''
+   * for a string, 0 for a number, the literal itself, or a shared empty object or array.
+   */
+  private standIn(i: number): number {
+    const c = this.buf[i];
+    this.value = c === QUOTE ? '' : c === OPEN_OBJECT ? STAND_IN_OBJECT : c === OPEN_ARRAY ? STAND_IN_ARRAY : c === 0x74 ? true : c === 0x66 ? false : c === 0x6e ? null : 0;
+    return this.skipValue(i, 0);
   }
 
   /**
@@ -413,6 +428,8 @@ const UNKNOWN = -1;
 const AMBIGUOUS = -2;
 /** readFlatObject's answer for an object it does not build itself. */
 const DECLINED = -2;
+const STAND_IN_OBJECT = Object.freeze({});
+const STAND_IN_ARRAY = Object.freeze([]);
 const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
 const NULL = Buffer.from('null');

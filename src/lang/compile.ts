@@ -10,6 +10,7 @@ import { makeAggregator, type AggregateKind, type Aggregator } from '../window/a
 import { detectorFactory, type BaselineFunction, type DetectorFactory } from '../detect/index.js';
 import type { StreamPlan } from '../plan.js';
 import { parseDuration } from './parser.js';
+import { unreadColumns } from './columns-read.js';
 
 export const AGGREGATE_NAMES: Readonly<Record<string, true>> = {
   COUNT: true, SUM: true, MIN: true, MAX: true, AVG: true, STDDEV: true, VARIANCE: true,
@@ -105,7 +106,7 @@ export function compileProgram(statements: readonly Statement[], resolved: Resol
   const streams: StreamPlan[] = [];
   const byName = new Map<string, Statement>();
   for (const s of statements) byName.set(s.name, s);
-  for (const s of statements) if (s.kind === 'createStream') streams.push(compileStream(s));
+  for (const s of statements) if (s.kind === 'createStream') streams.push(compileStream(s, statements));
 
   const queries: QueryPlan[] = [];
   const done = new Map<string, QueryPlan>();
@@ -123,16 +124,20 @@ export function compileProgram(statements: readonly Statement[], resolved: Resol
   return { streams, queries };
 }
 
-function compileStream(s: Extract<Statement, { kind: 'createStream' }>): StreamPlan {
+function compileStream(s: Extract<Statement, { kind: 'createStream' }>, statements: readonly Statement[]): StreamPlan {
   const o = optionMap(s.options);
   const retain = typeof o.retain === 'string' ? parseDuration(o.retain) : null;
+  const timestampColumn = typeof o.timestamp === 'string' ? o.timestamp.toLowerCase() : null;
+  const eventIdColumn = typeof o.event_id === 'string' ? o.event_id.toLowerCase() : null;
   return {
     name: s.name,
     topic: String(o.kafka_topic ?? s.name),
     columns: s.columns.map((c) => ({ name: c.name, type: c.type, key: c.key })),
-    timestampColumn: typeof o.timestamp === 'string' ? o.timestamp.toLowerCase() : null,
-    eventIdColumn: typeof o.event_id === 'string' ? o.event_id.toLowerCase() : null,
+    timestampColumn,
+    eventIdColumn,
     retainMs: retain,
+    // Raw events keep every column (they are stored as they came).
+    unread: retain === null ? unreadColumns(s, statements, [timestampColumn, eventIdColumn]) : [],
   };
 }
 

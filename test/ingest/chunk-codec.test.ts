@@ -445,6 +445,24 @@ describe('ChunkEncoder / ChunkReader: property', () => {
     expect(tally.chunks.map((c) => c.streams.length)).toEqual(SCHEDULE.map((b) => (b.topic === 'telemetry' ? 2 : b.topic === 'app.logs' ? 1 : 0)));
   });
 
+  it('plans with unread columns: every cursor result equals makeDecoder(plan), and rows hold only the read columns', () => {
+    const plans = [
+      { ...metrics, unread: ['name', 'at', 'labels'] },
+      { ...byKey, unread: ['note'] },
+      { ...logs, unread: ['msg'] },
+    ];
+    const reader = new ChunkReader(plans);
+    const tally = roundTrip(batchesFor(7), new ChunkEncoder(plans), reader, plans, true);
+    expect(tally.mismatches.slice(0, 5)).toEqual([]);
+    expect(tally.reasons.get('metrics')).toContain('wrong_type');
+    const chunk = tally.chunks.find((c) => c.streams.some((x) => x.stream === 'metrics'))!;
+    const cols = chunk.streams.find((x) => x.stream === 'metrics')!;
+    expect(cols.columns).toHaveLength(7);
+    const cursor = reader.cursor(cols);
+    const first = [...Array(chunk.count).keys()].map(cursor).find((r) => r.ok);
+    expect(first?.ok && Object.keys(first.row)).toEqual(['host', 'event_id', 'event_time', 'n', 'big', 'value', 'ok']);
+  });
+
   it('a record whose decoded row has every column NULL reads back as NULLs, not 0, false or ""', () => {
     const encoder = new ChunkEncoder([metrics]);
     const reader = new ChunkReader([metrics]);

@@ -194,3 +194,39 @@ describe('decode: keys and record timestamps', () => {
     expect(od({ id: '5', amount: 1 }, null, 3)).toEqual({ ok: true, row: { id: 5, amount: 1 }, ts: 3, eventId: null });
   });
 });
+
+describe('decode: columns no query reads (StreamPlan.unread)', () => {
+  const pruned: StreamPlan = { ...stream, unread: ['name', 'n', 'labels'] };
+  const decodeBytes = makeDecoder(pruned);
+  const decodeObj = makeObjectDecoder(pruned);
+  /** Both paths: the byte scanner, and JSON.parse (a non-ASCII field sends a record there). */
+  const both = (obj: Record<string, unknown>): DecodeResult[] => [
+    decodeBytes(Buffer.from(JSON.stringify(obj)), null, 5),
+    decodeBytes(Buffer.from(JSON.stringify({ ...obj, other: 'é' })), null, 5),
+    decodeObj(obj, null, 5),
+  ];
+
+  it('leaves them out of rows and keeps the rest', () => {
+    for (const r of both({ ...base, name: 'cpu', n: 3, value: 1.5, labels: { a: 'b' } })) {
+      expect(r).toMatchObject({ ok: true, ts: TMS, eventId: 'e1' });
+      if (r.ok) expect(r.row).toEqual({ event_id: 'e1', event_time: TMS, big: null, value: 1.5, ok: null, at: null });
+    }
+  });
+
+  it.each([
+    ['name', { x: 1 }, 'name: expected VARCHAR, got an object'],
+    ['name', [1], 'name: expected VARCHAR, got an array'],
+    ['n', 'seven', 'n: expected INT, got "seven"'],
+    ['n', 1.5, 'n: expected INT, got 1.5'],
+    ['labels', 'a=b', 'labels: expected MAP<VARCHAR, VARCHAR>, got "a=b"'],
+    ['labels', { a: { b: 1 } }, 'labels: expected MAP<VARCHAR, VARCHAR>, got an object'],
+  ])('still refuses a wrong type: %s = %j', (field, value, detail) => {
+    for (const r of both({ ...base, [field]: value })) expect(r).toEqual({ ok: false, reason: 'wrong_type', detail });
+  });
+
+  it('accepts what the column type accepts, and refuses malformed JSON inside a skipped value', () => {
+    for (const name of ['x', 7, -1.5e3, true, false, null]) for (const r of both({ ...base, name })) expect(r.ok).toBe(true);
+    expect(decodeBytes(Buffer.from(`{"event_id":"e1","event_time":"${T}","name":"a\\q"}`), null, 5)).toMatchObject({ ok: false, reason: 'not_json' });
+    expect(decodeBytes(Buffer.from(`{"event_id":"e1","event_time":"${T}","name":01}`), null, 5)).toMatchObject({ ok: false, reason: 'not_json' });
+  });
+});
