@@ -92,10 +92,10 @@ HAVING COUNT(*) > 0;
 }
 
 /** One record as `kcat -K '\t'` reads it: key, tab, JSON value. */
-function line(i: number, at: number, producedMs: number, name = 'http.request.duration', series = `s-${i % SERIES}`): string {
+function line(i: number, at: number, producedMs: number, name = 'http.request.duration', series = `s-${i % SERIES}`, iso = new Date(at).toISOString()): string {
   const value = 20 + ((i * 31) % 977) / 7;
   const host = i % 3;
-  return `${series}\t{"event_id":"m-${producedMs}-${i}","event_time":"${new Date(at).toISOString()}","source":"${series}-${host}","schema_version":1,"name":"${name}","value":${value},"labels":{"series":"${series}","region":"eu-west-1"},"produced_ms":${producedMs}}\n`;
+  return `${series}\t{"event_id":"m-${producedMs}-${i}","event_time":"${iso}","source":"${series}-${host}","schema_version":1,"name":"${name}","value":${value},"labels":{"series":"${series}","region":"eu-west-1"},"produced_ms":${producedMs}}\n`;
 }
 
 // ---- helpers -----------------------------------------------------------------------------------
@@ -360,7 +360,9 @@ function generate(rate: number, seconds: number): void {
     const now = Date.now();
     const due = Math.min(Math.floor((rate * (now - start)) / 1000), rate * seconds);
     let out = '';
-    for (; sent < due; sent++) out += line(sent, now, now);
+    // The generator shares the machine with seismo and the broker: one date string per tick.
+    const iso = new Date(now).toISOString();
+    for (; sent < due; sent++) out += line(sent, now, now, undefined, undefined, iso);
     if (now >= nextProbe) {
       out += line(sent, now, now, 'probe', `p-${probes++}`);
       nextProbe += 200;

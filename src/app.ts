@@ -121,7 +121,9 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
   const topicViews = (p: ProgramPlan) => new Set(p.queries.filter((q) => typeof q.options.kafka_topic === 'string').map((q) => q.name));
   let withTopic = topicViews(program);
   const wantsChanges = (view: string) => withTopic.has(view) || hub.hasSubscribers(view);
-  let engine = new Engine(program, sink, { coalesce: true, wantsChanges });
+  // A watched view's first change since the last flush goes out as soon as the interval allows.
+  const onPending = () => hub.changesPending();
+  let engine = new Engine(program, sink, { coalesce: true, wantsChanges, onPending });
   let streams = buildStreams(program, cfg);
   const positions = new Map<string, TopicPartitionOffset>();
 
@@ -439,7 +441,7 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
       return false;
     }
     await ensureViewTables(store, next.program);
-    const replacement = new Engine(next.program, sink, { coalesce: true, wantsChanges });
+    const replacement = new Engine(next.program, sink, { coalesce: true, wantsChanges, onPending });
     const { restored } = replacement.restore(engine.snapshot());
     program = next.program;
     withTopic = topicViews(program);

@@ -59,8 +59,10 @@ export interface WsHubOptions {
   /**
    * Called at the start of every flush, for a producer that coalesces changes itself (the engine
    * does, per group and window): it publishes them now, so an update waits for the hub's timer
-   * alone, not for the producer's and then the hub's. With it, the hub flushes every interval
-   * while any view has subscribers, whether or not anything was published.
+   * alone, not for the producer's and then the hub's. Such a producer calls changesPending() when
+   * it starts holding changes of a watched view; the hub then flushes as soon as the interval
+   * since the last flush allows (so a quiet view's change goes out at once, not up to an interval
+   * later).
    */
   collect?: () => void;
 }
@@ -172,6 +174,14 @@ export class WsHub {
     entry.dirty = true;
     this.dirty.add(entry);
     this.armFlush();
+  }
+
+  /**
+   * A collecting producer (WsHubOptions.collect) holds changes of a watched view: flush as soon
+   * as the interval allows. Cheap enough to call per change; the engine calls it once per flush.
+   */
+  changesPending(): void {
+    if (this.opts.collect && this.flushTimer === undefined && this.views.size > 0) this.armFlush();
   }
 
   /** Whether any client subscribes to the view (the engine computes changes only then). */
@@ -332,9 +342,9 @@ export class WsHub {
       // Fan-out shares the engine's thread: keep it under ~1/FLUSH_DUTY_DIVISOR of the time by
       // waiting longer after an expensive flush (many clients) than the configured interval.
       this.nextDelayMs = Math.max(this.flushIntervalMs, (performance.now() - started) * FLUSH_DUTY_DIVISOR);
-      // Again when changes wait, when clients are behind (checked even while the views are
-      // quiet), or while a collecting producer's views are watched.
-      if (this.dirty.size > 0 || this.backlogged.size > 0 || (this.opts.collect && this.views.size > 0)) this.armFlush();
+      // Again when changes wait or clients are behind (checked even while the views are quiet).
+      // A collecting producer says when it holds changes (changesPending).
+      if (this.dirty.size > 0 || this.backlogged.size > 0) this.armFlush();
     }
   }
 

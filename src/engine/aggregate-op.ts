@@ -80,13 +80,13 @@ export class AggregateOp implements QueryOp {
   /** The checkpoint snapshot in progress: every change to a group goes through snap.touch first. */
   private snap: GroupSnapshot<Group> | null = null;
   /**
-   * Hopping and sliding windows, while a snapshot is in progress: the older panes of touched
-   * groups whose text is still to come (snapshot.ts, deferred text), and the text of those a late
-   * event changed meanwhile (taken first, by addToPane). Only the newest pane of a group takes
-   * events as a rule, so the write barrier serialises one pane of a group instead of every pane.
+   * Hopping and sliding windows, while a snapshot is in progress: touched groups whose older panes
+   * (all but the newest at the cut) are still to be serialised, read from the group itself when
+   * the slices come to them; a change to an older pane (a late event, an eviction) serialises
+   * them first. Only the newest pane of a group takes events as a rule, so the write barrier
+   * copies one pane of a group instead of every pane.
    */
-  private deferredPanes: Set<unknown[]> | null = null;
-  private earlyPaneText: Map<unknown[], string> | null = null;
+  private olderPanes: OlderPanes | null = null;
 
   constructor(
     readonly plan: QueryPlan,
@@ -97,6 +97,8 @@ export class AggregateOp implements QueryOp {
       alert: AlertHook | null;
       /** Live mode: whether anyone consumes this view's changes now (subscribers, a topic). */
       wantsChanges: (view: string) => boolean;
+      /** Live mode: called when changes start waiting for flush() (none were waiting). */
+      onPending: () => void;
     },
   ) {}
 
@@ -168,12 +170,13 @@ export class AggregateOp implements QueryOp {
 
   /** Adds the event in env to the group's pane p; true when the pane is new (to be indexed). */
   private addToPane(group: Group, p: number, ts: number): boolean {
+    if (this.olderPanes !== null && p < group.pane) this.olderPanes.barrier(group);
     let states = getPane(group, p);
     const created = !states;
     if (!states) {
       setPane(group, p, (states = initStates(this.plan)));
       this.openPanes++;
-    } else if (this.deferredPanes?.delete(states)) this.earlyPaneText!.set(states, this.paneText(p, states));
+    }
     addToStates(this.plan, states, this.env, this.opts.nextSeq());
     if (ts > group.lastSeen) group.lastSeen = ts;
     return created;
@@ -221,6 +224,7 @@ export class AggregateOp implements QueryOp {
       this.index.delete(p);
       for (const g of groups) {
         this.snap?.touch(g, g.keyStr);
+        this.olderPanes?.barrier(g);
         if (deletePane(g, p)) this.openPanes--;
         this.maybeForget(g);
       }
@@ -294,6 +298,7 @@ export class AggregateOp implements QueryOp {
       const last = group.pending;
       if (last !== null && last.start === start && last.session === session) return;
       const change: PendingChange = { group, start, session, pane: NaN };
+      if (this.dirty.size === 0 && this.tableRows.size === 0) this.opts.onPending();
       this.dirty.set(group.keyStr + '\u0000' + start, change);
       group.pending = change;
     } else this.emitChange(group, start, session);
@@ -317,7 +322,10 @@ export class AggregateOp implements QueryOp {
     if (plan.kind === 'alert') return this.evaluateAlert(group, row, pass, ts, null);
     if (pass) for (const d of this.downstream) d.onRow(row, ts, group.keyStr, null);
     if (plan.emit !== 'CHANGES') return;
-    if (this.opts.coalesce) this.tableRows.set(group, pass ? row : null);
+    if (this.opts.coalesce) {
+      if (this.dirty.size === 0 && this.tableRows.size === 0) this.opts.onPending();
+      this.tableRows.set(group, pass ? row : null);
+    }
     else this.emitTableRow(group, pass ? row : null);
   }
 
@@ -561,36 +569,38 @@ export class AggregateOp implements QueryOp {
   beginSnapshot(barrier: boolean): OpSnapshot {
     if (barrier && this.snap) throw new Error(`query ${this.plan.name}: a snapshot is already in progress`);
     const w = this.plan.window;
-    const deferOlderPanes = barrier && w !== null && w.type !== 'SESSION' && w.paneMs < w.sizeMs;
-    const deferred = deferOlderPanes ? new Set<unknown[]>() : null;
-    const early = deferOlderPanes ? new Map<unknown[], string>() : null;
-    // Empty parts are left out (restore() defaults them): a million groups is a lot of text.
+    const olderPanes = barrier && w !== null && w.type !== 'SESSION' && w.paneMs < w.sizeMs ? new OlderPanes((g, newest) => this.olderPaneTexts(g, newest)) : null;
+    // Behind the write barrier a group's text is not built when it is touched: what the next
+    // change can alter is copied (the newest pane's states cloned, a few numbers), and the text
+    // is built by the slices. Copying costs a fraction of building JSON text on the hot path.
+    const copy = barrier ? (states: unknown[]) => this.cloneStates(states) : (states: unknown[]) => states;
     const serialise = (g: Group): string | (() => string) => {
-      const o: Record<string, unknown> = {};
-      if (g.sessions.length > 0) o.sessions = g.sessions.map((s) => ({ start: s.start, end: s.end, states: this.statesJSON(s.states) }));
-      if (g.detectors) o.det = detectorsToJSON(g.detectors);
-      if (g.absence) o.cw = [...g.absence.closedWithData];
-      const first = g.absence?.firstSeen ?? g.lastSeen;
-      o.f = first;
-      if (g.lastSeen !== first) o.l = g.lastSeen;
-      o.o = g.ordinal;
-      const head = `{"k":${JSON.stringify(g.keyStr)}${g.keys ? `,"keys":${JSON.stringify(g.keys)}` : ''}`;
-      const tail = JSON.stringify(o).slice(1);
-      const newest = g.paneStates === null ? [] : [this.paneText(g.pane, g.paneStates)];
-      const older = g.morePanes === null ? [] : [...g.morePanes];
-      const text = (panes: string[]) => `${head}${panes.length > 0 ? `,"panes":[${panes.join(',')}]` : ''},${tail}`;
-      if (deferred === null || older.length === 0) return text([...newest, ...older.map(([p, st]) => this.paneText(p, st))]);
-      for (const [, st] of older) deferred.add(st);
-      return () =>
-        text([
-          ...newest,
-          ...older.map(([p, st]) => {
-            const changed = early!.get(st);
-            if (changed !== undefined) early!.delete(st);
-            else deferred.delete(st);
-            return changed ?? this.paneText(p, st);
-          }),
-        ]);
+      const cut = {
+        sessions: g.sessions.length > 0 ? g.sessions.map((x) => ({ start: x.start, end: x.end, states: copy(x.states) })) : null,
+        det: g.detectors ? detectorsToJSON(g.detectors) : null,
+        cw: g.absence ? [...g.absence.closedWithData] : null,
+        first: g.absence?.firstSeen ?? g.lastSeen,
+        last: g.lastSeen,
+        newest: g.paneStates === null ? null : ([g.pane, copy(g.paneStates)] as const),
+      };
+      // Empty parts are left out (restore() defaults them): a million groups is a lot of text.
+      const text = (olderTexts: readonly string[]) => {
+        const o: Record<string, unknown> = {};
+        if (cut.sessions) o.sessions = cut.sessions.map((x) => ({ start: x.start, end: x.end, states: this.statesJSON(x.states) }));
+        if (cut.det) o.det = cut.det;
+        if (cut.cw) o.cw = cut.cw;
+        o.f = cut.first;
+        if (cut.last !== cut.first) o.l = cut.last;
+        o.o = g.ordinal;
+        const panes = cut.newest === null ? olderTexts : [this.paneText(cut.newest[0], cut.newest[1]), ...olderTexts];
+        return `{"k":${JSON.stringify(g.keyStr)}${g.keys ? `,"keys":${JSON.stringify(g.keys)}` : ''}${panes.length > 0 ? `,"panes":[${panes.join(',')}]` : ''},${JSON.stringify(o).slice(1)}`;
+      };
+      if (!barrier) return text(this.olderPaneTexts(g, g.pane));
+      if (g.morePanes === null) return () => text([]);
+      if (olderPanes !== null) return olderPanes.defer(g, g.pane, text);
+      // Sliding windows whose panes all take events: every pane copied like the newest.
+      const copies = [...g.morePanes].map(([p, st]) => [p, copy(st)] as const);
+      return () => text(copies.map(([p, st]) => this.paneText(p, st)));
     };
     const head = `{"watermark":${Number.isFinite(this.watermark) ? this.watermark : null},"absenceCursor":${JSON.stringify(this.absenceCursor)},"groups":[`;
     const snap = new GroupSnapshot(this.groups, serialise, head, ']}');
@@ -599,11 +609,22 @@ export class AggregateOp implements QueryOp {
       barrier
         ? (x) => {
             this.snap = x;
-            this.deferredPanes = x && deferred;
-            this.earlyPaneText = x && early;
+            this.olderPanes = x && olderPanes;
           }
         : null,
     );
+  }
+
+  /** The checkpoint text of a group's panes older than `newest`, in the group's order. */
+  private olderPaneTexts(g: Group, newest: number): string[] {
+    const out: string[] = [];
+    if (g.morePanes !== null) for (const [p, st] of g.morePanes) if (p < newest) out.push(this.paneText(p, st));
+    return out;
+  }
+
+  /** A copy of a pane's or session's states that later changes to them leave alone. */
+  private cloneStates(states: unknown[]): unknown[] {
+    return this.plan.aggregates.map((a, i) => a.aggregator.clone(states[i]));
   }
 
   /** The checkpoint form of one pane's or session's states: one JSON value per aggregate. */
@@ -662,4 +683,40 @@ export class AggregateOp implements QueryOp {
 
 function withWindow(row: Row, window: WindowBounds | null): Row {
   return window ? { ...row, windowstart: window.start, windowend: window.end } : row;
+}
+
+/**
+ * The older panes of groups touched during a snapshot (AggregateOp.olderPanes): serialised when
+ * the slices reach the group, or earlier by barrier() when one of them is about to change.
+ */
+class OlderPanes {
+  /** Groups whose older panes are still as at the cut, with the newest pane's start then. */
+  private readonly pending = new Map<Group, number>();
+  /** Text of older panes serialised early, by barrier(). */
+  private readonly early = new Map<Group, string[]>();
+
+  constructor(private readonly texts: (g: Group, newest: number) => string[]) {}
+
+  /** The group's deferred text: `text` given its older panes' texts, once the slices ask for it. */
+  defer(g: Group, newest: number, text: (older: readonly string[]) => string): () => string {
+    this.pending.set(g, newest);
+    return () => {
+      const early = this.early.get(g);
+      if (early !== undefined) {
+        this.early.delete(g);
+        return text(early);
+      }
+      this.pending.delete(g);
+      return text(this.texts(g, newest));
+    };
+  }
+
+  /** Call before an older pane of `g` changes (or one is created or evicted). */
+  barrier(g: Group): void {
+    if (this.pending.size === 0) return;
+    const newest = this.pending.get(g);
+    if (newest === undefined) return;
+    this.pending.delete(g);
+    this.early.set(g, this.texts(g, newest));
+  }
 }

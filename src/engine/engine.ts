@@ -18,6 +18,8 @@ export interface EngineOptions {
   readonly coalesce: boolean;
   /** Live mode: whether a view's changes are consumed right now; default always. */
   readonly wantsChanges?: (view: string) => boolean;
+  /** Live mode: a query started holding coalesced changes (flush() publishes them). */
+  readonly onPending?: () => void;
 }
 
 /** A checkpoint snapshot in progress (Engine.beginSnapshot). */
@@ -53,7 +55,7 @@ export class Engine {
     for (const plan of program.queries) {
       const alert = plan.kind === 'alert' ? this.alerts : null;
       const op: QueryOp = plan.aggregated
-        ? new AggregateOp(plan, sink, { coalesce: opts.coalesce, nextSeq, alert, wantsChanges: opts.wantsChanges ?? (() => true) })
+        ? new AggregateOp(plan, sink, { coalesce: opts.coalesce, nextSeq, alert, wantsChanges: opts.wantsChanges ?? (() => true), onPending: opts.onPending ?? (() => {}) })
         : new RowOp(plan, sink, alert);
       this.ops.set(plan.name, op);
       if (plan.source.kind === 'stream') this.roots.get(plan.source.name)?.push(op);
