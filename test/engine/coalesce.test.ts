@@ -66,3 +66,26 @@ describe('coalesced EMIT CHANGES', () => {
     });
   }
 });
+
+describe('onPending: the engine says when changes start waiting for flush()', () => {
+  for (const name of ['tumbling', 'hopping', 'session', 'unwindowed'] as const) {
+    it(`once per flush, and only when there is something to flush (${name})`, () => {
+      let calls = 0;
+      const sink = new CollectingSink();
+      const e = new Engine(compileText(`${STREAM}\n${VIEWS[name]}`), sink, { coalesce: true, onPending: () => calls++ });
+      const rows = () => sink.out.filter((o) => o.kind === 'row' && !o.closed).length;
+      e.flush();
+      expect(calls).toBe(0);
+      for (let i = 0; i < 5; i++) e.process('s', { k: `g${i % 2}`, t: 1000 + i, v: 4, id: null }, 1000 + i);
+      expect(calls).toBe(1);
+      expect(rows()).toBe(0);
+      e.flush();
+      expect(rows()).toBeGreaterThan(0);
+      e.process('s', { k: 'g0', t: 1010, v: 4, id: null }, 1010);
+      expect(calls).toBe(2);
+      e.flush();
+      e.flush();
+      expect(calls).toBe(2);
+    });
+  }
+});
