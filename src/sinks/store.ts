@@ -48,7 +48,7 @@ export interface CheckpointInput {
   readonly offsets: readonly KafkaOffset[];
   /** Raw events of retained streams since the last checkpoint, so they are exactly-once too. */
   readonly events?: ReadonlyMap<string, readonly RetainedEvent[]>;
-  /** Awaited before each chunk of state is hashed and handed to DuckDB: lets ingest go first. */
+  /** Awaited before each chunk of state is hashed and handed to DuckDB, and every PACE_ROWS rows appended: lets ingest go first. */
   readonly pace?: () => Promise<void>;
 }
 
@@ -125,6 +125,9 @@ export async function openInstance(path: string, config: Readonly<Record<string,
   }
 }
 
+/** Rows appended between two calls of a checkpoint's pace(): a few milliseconds of work. */
+const PACE_ROWS = 1024;
+
 class DuckDBStore implements Store {
   private readonly views = new Map<string, readonly ColumnSpec[]>();
   private readonly eventTables = new Set<string>();
@@ -195,21 +198,24 @@ class DuckDBStore implements Store {
   commitCheckpoint(cp: CheckpointInput): Promise<number> {
     return this.exclusive(() =>
       this.transaction('checkpoint', async () => {
-        for (const [view, rows] of cp.viewRows) if (rows.length > 0) await this.appendViewRows(view, rows);
+        for (const [view, rows] of cp.viewRows) if (rows.length > 0) await this.appendViewRows(view, rows, cp.pace);
         if (cp.alerts.length > 0) await this.appendAlerts(cp.alerts);
-        for (const [stream, events] of cp.events ?? []) if (events.length > 0) await this.appendEventRows(stream, events);
+        for (const [stream, events] of cp.events ?? []) if (events.length > 0) await this.appendEventRows(stream, events, cp.pace);
         const pieces = typeof cp.state === 'string' ? [cp.state] : cp.state;
         return writeCheckpoint(this.conn, pieces, cp.offsets, this.now(), cp.pace);
       }),
     );
   }
 
-  private async appendViewRows(view: string, rows: readonly Row[]): Promise<void> {
+  private async appendViewRows(view: string, rows: readonly Row[], pace?: () => Promise<void>): Promise<void> {
     const columns = this.views.get(view);
     if (!columns) throw new SeismoError('STORAGE', `view ${view} has no table yet (ensureViewTable was not called)`);
     const app = await this.conn.createAppender(`view_${view}`);
     try {
-      for (const row of rows) {
+      for (let i = 0; i < rows.length; i++) {
+        // The rows of a window boundary (one per group) take tens of ms: give way to ingest.
+        if (pace && i % PACE_ROWS === PACE_ROWS - 1) await pace();
+        const row = rows[i]!;
         appendValue(app, 'TIMESTAMP', row['window_start']);
         appendValue(app, 'TIMESTAMP', row['window_end']);
         for (const c of columns) appendValue(app, c.type, row[c.name]);
@@ -275,7 +281,7 @@ class DuckDBStore implements Store {
     return this.exclusive(() => this.transaction('appending events', () => this.appendEventRows(stream, events)));
   }
 
-  private async appendEventRows(stream: string, events: readonly RetainedEvent[]): Promise<void> {
+  private async appendEventRows(stream: string, events: readonly RetainedEvent[], pace?: () => Promise<void>): Promise<void> {
     const table = `events_${stream}`;
     if (!this.eventTables.has(table)) {
       await this.conn.run(`CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (event_time TIMESTAMP NOT NULL, event JSON)`);
@@ -283,7 +289,9 @@ class DuckDBStore implements Store {
     }
     const app = await this.conn.createAppender(table);
     try {
-      for (const e of events) {
+      for (let i = 0; i < events.length; i++) {
+        if (pace && i % PACE_ROWS === PACE_ROWS - 1) await pace();
+        const e = events[i]!;
         appendValue(app, 'TIMESTAMP', e.eventTime);
         app.appendVarchar(typeof e.event === 'string' ? e.event : JSON.stringify(e.event));
         app.endRow();

@@ -113,6 +113,16 @@ describe('store', () => {
     expect((await s.readLatestCheckpoint())?.state).toBe(`{"a":"${big}"}`);
   });
 
+  it('awaits pace every 1,024 view rows too, and stores every row in order', async () => {
+    const s = await open();
+    await s.ensureViewTable('latency', COLUMNS);
+    const rows = Array.from({ length: 2500 }, (_, i) => row(i));
+    let paced = 0;
+    await s.commitCheckpoint({ ...empty, viewRows: new Map([['latency', rows]]), state: ['{}'], pace: async () => void paced++ });
+    expect(paced).toBe(2 + 1); // rows 1,024 and 2,048, then the one piece of state
+    expect(await s.readViewRows('latency')).toEqual(rows);
+  });
+
   it('stores NULLs and coerces odd values instead of failing the checkpoint', async () => {
     const s = await open();
     await s.ensureViewTable('v', COLUMNS);
