@@ -18,7 +18,7 @@
  *
  * Prints one JSON line. Env: BENCH_EVENTS (2,000,000), BENCH_RUNS (1), BENCH_SERIES (10,000),
  * BENCH_LATENCY_SECONDS (30, 0 to skip), SEISMO_KAFKA_BROKERS (127.0.0.1:9092),
- * BENCH_CPU_PROF=DIR (run the seismo child with --cpu-prof into DIR), BENCH_KEEP_TOPICS=1 (keep the
+ * BENCH_CPU_PROF=DIR (run the seismo child with --cpu-prof into DIR), BENCH_NODE_ARGS (more node flags for it), BENCH_KEEP_TOPICS=1 (keep the
  * topics), BENCH_TOPIC=T (reuse a kept topic of BENCH_EVENTS records instead of producing one),
  * BENCH_ONLY=seismo (skip the two baselines, for profiling iterations), BENCH_SEISMO_LOG=FILE (the seismo
  * child's debug log to FILE.<tag>), BENCH_LATENCY_RATE=R (skip
@@ -270,7 +270,7 @@ async function startSeismo(dir: string, topic: string, alertsTopic: string, tag:
   const qfile = join(dir, `${tag}.sql`);
   writeFileSync(qfile, queries(topic));
   const prof = process.env.BENCH_CPU_PROF;
-  const nodeArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  const nodeArgs = [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const args = [
     ...nodeArgs, SEISMO_BIN, 'run', '--brokers', BROKERS.join(','), '--queries', qfile, '--db', join(dir, `${tag}.duckdb`),
     '--port', '0', '--group', uniqueName('bench-seismo'), '--alerts-topic', alertsTopic, '--dlq-topic', `${alertsTopic}-dlq`,

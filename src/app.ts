@@ -59,6 +59,10 @@ interface StreamRuntime {
 const SLICE_MS = 10;
 /** While fetched records wait, a checkpoint slice waits up to this long (ms) for them to be processed. */
 const SLICE_WAIT_MS = 50;
+/** Due windows close in slices of about this long (ms) between batches (EngineOptions.sliceCloses). */
+const CLOSE_SLICE_MS = 5;
+/** Groups closed between two looks at the clock. */
+const CLOSE_SLICE_GROUPS = 256;
 
 interface MetaState {
   positions: TopicPartitionOffset[];
@@ -123,7 +127,7 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
   const wantsChanges = (view: string) => withTopic.has(view) || hub.hasSubscribers(view);
   // A watched view's first change since the last flush goes out as soon as the interval allows.
   const onPending = () => hub.changesPending();
-  let engine = new Engine(program, sink, { coalesce: true, wantsChanges, onPending });
+  let engine = new Engine(program, sink, { coalesce: true, wantsChanges, onPending, sliceCloses: true });
   let streams = buildStreams(program, cfg);
   const positions = new Map<string, TopicPartitionOffset>();
 
@@ -200,6 +204,23 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
     return true;
   };
 
+  /**
+   * Windows the watermark passed close in slices of a few milliseconds, a loop turn apart, so the
+   * batches arriving meanwhile are not held up by a boundary where thousands of windows close.
+   */
+  let closesScheduled = false;
+  const closeDueWindows = () => {
+    if (closesScheduled || !engine.closesDue()) return;
+    closesScheduled = true;
+    setImmediate(() => {
+      closesScheduled = false;
+      const started = performance.now();
+      while (engine.closeSlice(CLOSE_SLICE_GROUPS) && performance.now() - started < CLOSE_SLICE_MS);
+      sendOutbox();
+      closeDueWindows();
+    });
+  };
+
   /** After a batch: counters, the partition's position and lag, and what the sink queued. */
   const finishBatch = (topic: string, partition: number, runtimes: readonly StreamRuntime[], consumed: number[], next: string | null, highWatermark: string) => {
     // Counted per batch, not per event: a labelled prom-client inc() hashes its labels each call.
@@ -209,6 +230,7 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
       metrics.consumerLag.set({ topic, partition: String(partition) }, Number(BigInt(highWatermark) - BigInt(next)));
     }
     sendOutbox();
+    closeDueWindows();
   };
 
   /** Records as Kafka gives them, decoded here (the in-thread source, and chunks decoded with older plans). */
@@ -406,6 +428,7 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
       const now = Date.now();
       for (const s of streams.values()) {
         engine.advance(s.plan.name, s.watermark.tick(now));
+        closeDueWindows();
         metrics.watermark.set({ stream: s.plan.name }, Math.max(0, s.watermark.current() / 1000));
       }
       for (const op of engine.ops.values()) {
@@ -441,7 +464,7 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
       return false;
     }
     await ensureViewTables(store, next.program);
-    const replacement = new Engine(next.program, sink, { coalesce: true, wantsChanges, onPending });
+    const replacement = new Engine(next.program, sink, { coalesce: true, wantsChanges, onPending, sliceCloses: true });
     const { restored } = replacement.restore(engine.snapshot());
     program = next.program;
     withTopic = topicViews(program);

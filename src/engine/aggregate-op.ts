@@ -87,6 +87,17 @@ export class AggregateOp implements QueryOp {
    * copies one pane of a group instead of every pane.
    */
   private olderPanes: OlderPanes | null = null;
+  /**
+   * Live mode, time windows of views (opts.sliceCloses): windows whose end plus grace the
+   * watermark passed, oldest first, closed group by group by closeSlice() instead of all at once
+   * (10,000 groups closing together hold the thread for 100 ms). `dueOf` is the close barrier: a
+   * group's due windows close before anything else happens to the group, so every group's
+   * output is what closing at once would give. `heldOutput` holds the downstream queries'
+   * watermark where it was until the last due window is closed.
+   */
+  private readonly due: { readonly start: number; readonly groups: Group[]; next: number }[] = [];
+  private readonly dueOf = new Map<Group, number[]>();
+  private heldOutput: number | null = null;
 
   constructor(
     readonly plan: QueryPlan,
@@ -99,13 +110,16 @@ export class AggregateOp implements QueryOp {
       wantsChanges: (view: string) => boolean;
       /** Live mode: called when changes start waiting for flush() (none were waiting). */
       onPending: () => void;
+      /** Live mode: due windows of views close in slices (closeSlice) rather than in advanceTo. */
+      sliceCloses?: boolean;
     },
   ) {}
 
   /** The event-time horizon below which this query emits nothing new (for downstream queries). */
   outputWatermark(): number {
     const w = this.plan.window;
-    return w ? this.watermark - w.graceMs : this.watermark;
+    const out = w ? this.watermark - w.graceMs : this.watermark;
+    return this.heldOutput === null ? out : Math.min(out, this.heldOutput);
   }
 
   onRow(row: Row, ts: number, _upstreamKey: string | null, origin: unknown): void {
@@ -129,7 +143,10 @@ export class AggregateOp implements QueryOp {
       if (plan.kind === 'alert' && plan.window) group.absence = { firstSeen: ts, closedWithData: new Set() };
       this.groups.set(keyStr, group);
       this.snap?.skip(group);
-    } else this.snap?.touch(group, group.keyStr);
+    } else {
+      if (this.dueOf.size > 0) this.closeDue(group);
+      this.snap?.touch(group, group.keyStr);
+    }
     const w = plan.window;
     if (!w) {
       let states = getPane(group, 0);
@@ -342,6 +359,9 @@ export class AggregateOp implements QueryOp {
       this.tableRows.clear();
       for (const [group, row] of rows) this.emitTableRow(group, row);
     }
+    // Changed groups with windows due close them first (emitting a due window's last change
+    // before its closed row), as closing them at once would have before this flush.
+    if (this.dueOf.size > 0) for (const d of [...this.dirty.values()]) this.closeDue(d.group);
     if (this.dirty.size === 0) return;
     const pending = [...this.dirty.values()];
     this.dirty.clear();
@@ -427,9 +447,15 @@ export class AggregateOp implements QueryOp {
   /** Moves event time forward: closes every window whose end plus grace the watermark reached. */
   advanceTo(watermark: number): void {
     if (watermark <= this.watermark) return;
+    const outputBefore = this.outputWatermark();
     this.watermark = watermark;
     const w = this.plan.window;
     if (!w) return;
+    if (this.opts.sliceCloses && this.plan.kind === 'view' && w.type !== 'SESSION') {
+      while (this.closing.peekPriority() <= watermark) this.queueClose(this.closing.pop() as number, w);
+      if (this.due.length > 0) this.heldOutput ??= outputBefore;
+      return;
+    }
     // Absence is evaluated for tumbling and hopping windows only: a sliding window exists only
     // where events are (ksqlDB), so an empty pane says nothing about its trailing window.
     const absence = this.plan.kind === 'alert' && (w.type === 'TUMBLING' || w.type === 'HOPPING');
@@ -453,16 +479,66 @@ export class AggregateOp implements QueryOp {
 
   private closeTimeWindow(start: number, w: TimeWindowDef): void {
     this.scheduled.delete(start);
-    for (const group of this.groupsOfWindow(start, w)) {
-      this.snap?.touch(group, group.keyStr);
-      // Pending changes exist only while someone watches the view (undirty() then skips the key).
-      if (this.undirty(group, start)) this.emitChange(group, start, null);
-      const computed = this.compute(group, start, null, true);
-      if (computed) this.emitClosed(group, computed.window, computed.row, computed.pass, start);
-      group.absence?.closedWithData.add(start);
-    }
+    for (const group of this.groupsOfWindow(start, w)) this.closeGroupWindow(group, start);
     // Panes whose last window this was can no longer change anything: evict them.
-    this.evictPanes(w.type === 'SLIDING' ? start - w.sizeMs + 2 * w.paneMs : start + w.advanceMs, w);
+    this.evictPanes(evictBefore(start, w), w);
+  }
+
+  /** Closes time window `start` of one group: its last change (if pending), then its closed row. */
+  private closeGroupWindow(group: Group, start: number): void {
+    this.snap?.touch(group, group.keyStr);
+    // Pending changes exist only while someone watches the view (undirty() then skips the key).
+    if (this.undirty(group, start)) this.emitChange(group, start, null);
+    const computed = this.compute(group, start, null, true);
+    if (computed) this.emitClosed(group, computed.window, computed.row, computed.pass, start);
+    group.absence?.closedWithData.add(start);
+  }
+
+  /** Sliced closes: window `start` is due; its groups close in closeSlice(), or at their barrier. */
+  private queueClose(start: number, w: TimeWindowDef): void {
+    this.scheduled.delete(start);
+    const groups = this.groupsOfWindow(start, w);
+    for (const g of groups) {
+      const starts = this.dueOf.get(g);
+      if (starts === undefined) this.dueOf.set(g, [start]);
+      else starts.push(start);
+    }
+    this.due.push({ start, groups, next: 0 });
+  }
+
+  /** The close barrier: closes the group's due windows, oldest first. */
+  private closeDue(group: Group): void {
+    const starts = this.dueOf.get(group);
+    if (starts === undefined) return;
+    this.dueOf.delete(group);
+    for (const start of starts) this.closeGroupWindow(group, start);
+  }
+
+  closesDue(): boolean {
+    return this.due.length > 0;
+  }
+
+  closeSlice(maxGroups: number): number {
+    const w = this.plan.window as TimeWindowDef;
+    let done = 0;
+    while (this.due.length > 0 && done < maxGroups) {
+      const job = this.due[0]!;
+      while (job.next < job.groups.length && done < maxGroups) {
+        const group = job.groups[job.next++]!;
+        done++;
+        const starts = this.dueOf.get(group);
+        // Not there when the group's barrier closed it already.
+        if (starts === undefined || starts[0] !== job.start) continue;
+        starts.shift();
+        if (starts.length === 0) this.dueOf.delete(group);
+        this.closeGroupWindow(group, job.start);
+      }
+      if (job.next < job.groups.length) break;
+      this.due.shift();
+      this.evictPanes(evictBefore(job.start, w), w);
+    }
+    if (this.due.length === 0) this.heldOutput = null;
+    return done;
   }
 
   /**
@@ -541,6 +617,7 @@ export class AggregateOp implements QueryOp {
     const out: Row[] = [];
     const w = this.plan.window;
     for (const group of this.groups.values()) {
+      if (this.dueOf.size > 0) this.closeDue(group);
       if (!group.detectors && this.plan.baselines.length > 0) this.snap?.touch(group, group.keyStr); // peeking creates detectors
       if (w?.type === 'SESSION') {
         for (const s of group.sessions) {
@@ -679,6 +756,11 @@ export class AggregateOp implements QueryOp {
     if (this.plan.kind === 'alert') return; // alerts remember groups for absence
     if (paneCount(group) === 0 && group.sessions.length === 0 && !group.detectors) this.groups.delete(group.keyStr);
   }
+}
+
+/** Panes below this start are in no open window once time window `start` has closed. */
+function evictBefore(start: number, w: TimeWindowDef): number {
+  return w.type === 'SLIDING' ? start - w.sizeMs + 2 * w.paneMs : start + w.advanceMs;
 }
 
 function withWindow(row: Row, window: WindowBounds | null): Row {

@@ -20,6 +20,11 @@ export interface EngineOptions {
   readonly wantsChanges?: (view: string) => boolean;
   /** Live mode: a query started holding coalesced changes (flush() publishes them). */
   readonly onPending?: () => void;
+  /**
+   * Live mode: windows of views that are due close in slices (closeSlice()) instead of all at
+   * once when the watermark passes them; each group's output stays what closing at once gives.
+   */
+  readonly sliceCloses?: boolean;
 }
 
 /** A checkpoint snapshot in progress (Engine.beginSnapshot). */
@@ -55,7 +60,14 @@ export class Engine {
     for (const plan of program.queries) {
       const alert = plan.kind === 'alert' ? this.alerts : null;
       const op: QueryOp = plan.aggregated
-        ? new AggregateOp(plan, sink, { coalesce: opts.coalesce, nextSeq, alert, wantsChanges: opts.wantsChanges ?? (() => true), onPending: opts.onPending ?? (() => {}) })
+        ? new AggregateOp(plan, sink, {
+            coalesce: opts.coalesce,
+            nextSeq,
+            alert,
+            wantsChanges: opts.wantsChanges ?? (() => true),
+            onPending: opts.onPending ?? (() => {}),
+            sliceCloses: opts.sliceCloses ?? false,
+          })
         : new RowOp(plan, sink, alert);
       this.ops.set(plan.name, op);
       if (plan.source.kind === 'stream') this.roots.get(plan.source.name)?.push(op);
@@ -95,6 +107,27 @@ export class Engine {
     return op && op.plan.kind === 'view' ? op.currentRows() : undefined;
   }
 
+  /** Whether windows are due to close (sliceCloses): call closeSlice() until this is false. */
+  closesDue(): boolean {
+    for (const op of this.ops.values()) if (op.closesDue?.()) return true;
+    return false;
+  }
+
+  /**
+   * Closes due windows, about `maxGroups` groups' worth, upstream queries first; a query done
+   * with its due windows releases its downstream queries' watermark. True while more are due.
+   */
+  closeSlice(maxGroups: number): boolean {
+    let budget = maxGroups;
+    for (const op of this.ops.values()) {
+      if (!op.closesDue?.()) continue;
+      budget -= op.closeSlice!(budget);
+      if (!op.closesDue()) for (const d of op.downstream) propagate(d, op.outputWatermark());
+      if (budget <= 0) break;
+    }
+    return this.closesDue();
+  }
+
   /** Emits coalesced EMIT CHANGES rows of every query. */
   flush(): void {
     for (const op of this.ops.values()) op.flush();
@@ -122,6 +155,8 @@ export class Engine {
   }
 
   private startSnapshot(barrier: boolean): EngineSnapshot {
+    // A snapshot holds no half-closed window boundary: what is due closes now.
+    while (this.closeSlice(Number.POSITIVE_INFINITY));
     this.flush();
     const head = JSON.stringify({ kind: 'engine', seq: this.seq, watermarks: [...this.watermarks] });
     const parts: { op: QueryOp; snap: OpSnapshot }[] = [];

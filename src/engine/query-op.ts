@@ -18,6 +18,13 @@ export interface QueryOp {
   outputWatermark(): number;
   /** Emits coalesced changes (live mode). */
   flush(): void;
+  /**
+   * Live mode with sliced closes: closes windows that are due, about `maxGroups` groups' worth,
+   * and returns how many groups it took. Absent on operators that close nothing in slices.
+   */
+  closeSlice?(maxGroups: number): number;
+  /** Whether windows are due to close (closeSlice has work). */
+  closesDue?(): boolean;
   /** The current rows, computed on demand (WebSocket snapshots). */
   currentRows(): Row[];
   /**
