@@ -14,7 +14,10 @@ export type BaselineFunction =
 export interface Detector {
   /** Scores x (observed at event time t, epoch ms) against the state BEFORE x, then updates the state with x. Returns null while warming up or when x is null. */
   update(x: number | null, t: number): number | null;
-  /** JSON-serialisable state for checkpoints. */
+  /**
+   * JSON-serialisable state for checkpoints: a copy, sharing nothing the detector goes on changing
+   * (a checkpoint's write barrier takes it and turns it into text later).
+   */
   toJSON(): unknown;
 }
 

@@ -70,7 +70,10 @@ export interface Aggregator<S = unknown> {
    * building the merge. Must equal cloning the first and merging the others into it.
    */
   resultOfMany?(states: readonly S[]): Value;
-  /** A fresh copy (so a window can be built by cloning the first pane and merging the rest). */
+  /**
+   * A fresh copy that later add/merge calls on `state` leave alone (a window is built by cloning
+   * its first pane and merging the rest; a checkpoint's write barrier copies a pane about to change).
+   */
   clone(state: S): S;
   /** JSON-serialisable form, for checkpoints; fromJSON(toJSON(s)) must behave identically (results, further adds, merges). */
   toJSON(state: S): unknown;
