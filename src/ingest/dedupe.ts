@@ -77,6 +77,38 @@ export function* cutPieces(cut: DeduperCut, out: string[]): Generator<void> {
   out.push('}');
 }
 
+/** Ring entries moved into the growing table per insert (Deduper.build). */
+const BUILD_STEP = 8;
+
+function slotIn(a: number, b: number, mask: number): number {
+  return (a ^ Math.imul(b, 0x9e3779b1)) & mask;
+}
+
+/** Deletes a fingerprint from a table, shifting later entries of its probe run back. */
+function removeFrom(tabA: Uint32Array, tabB: Uint32Array, a: number, b: number): void {
+  const mask = tabA.length - 1;
+  let i = slotIn(a, b, mask);
+  while (tabA[i] !== a || tabB[i] !== b) {
+    if (tabA[i] === 0 && tabB[i] === 0) return;
+    i = (i + 1) & mask;
+  }
+  let j = i;
+  for (;;) {
+    j = (j + 1) & mask;
+    if (tabA[j] === 0 && tabB[j] === 0) break;
+    const home = slotIn(tabA[j]!, tabB[j]!, mask);
+    // Move j back to the hole at i unless its home lies cyclically in (i, j].
+    const between = i <= j ? home > i && home <= j : home > i || home <= j;
+    if (!between) {
+      tabA[i] = tabA[j]!;
+      tabB[i] = tabB[j]!;
+      i = j;
+    }
+  }
+  tabA[i] = 0;
+  tabB[i] = 0;
+}
+
 /** Remembers event ids for a bounded horizon; one per stream (or per input partition). */
 export class Deduper {
   readonly horizonMs: number;
@@ -96,6 +128,14 @@ export class Deduper {
   private hb = 0;
   /** Reused by cut(): the ring in insertion order. */
   private cutBuffers: { a: Uint32Array; b: Uint32Array; t: Float64Array } | null = null;
+  /**
+   * While the table grows: the table twice its size, filled from the ring a few entries per
+   * insert (rehashing a million fingerprints at once stalled ingest for 50–100 ms). The current
+   * table stays the one looked up until `next` holds every id; `built` counts the ring entries,
+   * from the head, already in it.
+   */
+  private next: { a: Uint32Array<ArrayBuffer>; b: Uint32Array<ArrayBuffer> } | null = null;
+  private built = 0;
 
   constructor(opts: DeduperOptions = {}) {
     this.horizonMs = opts.horizonMs ?? DEFAULT_DEDUPE_HORIZON_MS;
@@ -129,9 +169,37 @@ export class Deduper {
     this.push(a, b, ts);
     if (ts > this.maxTs) this.maxTs = ts;
     this.evict();
-    // Keep the table at most half full: linear probing stays short.
-    if (this.count * 2 > this.tabA.length) this.resizeTable(this.tabA.length * 2);
+    // Keep the table about half full (at most 4/7 while the next one fills): probing stays short.
+    if (this.next === null && this.count * 2 > this.tabA.length) {
+      this.next = { a: new Uint32Array(this.tabA.length * 2), b: new Uint32Array(this.tabA.length * 2) };
+      this.built = 0;
+    }
+    if (this.next !== null) this.build();
     return false;
+  }
+
+  /**
+   * Moves BUILD_STEP more ring entries into the next table; swaps it in once it holds them all.
+   * The ring gains one entry per insert and the builder takes BUILD_STEP, so it catches up
+   * within count / (BUILD_STEP - 1) inserts, while the current table fills from 1/2 to 4/7.
+   */
+  private build(): void {
+    const next = this.next!;
+    const len = this.qa.length;
+    const mask = next.a.length - 1;
+    for (let steps = BUILD_STEP; steps > 0 && this.built < this.count; steps--, this.built++) {
+      const at = (this.head + this.built) % len;
+      const a = this.qa[at]!;
+      const b = this.qb[at]!;
+      let i = slotIn(a, b, mask);
+      while (next.a[i] !== 0 || next.b[i] !== 0) i = (i + 1) & mask;
+      next.a[i] = a;
+      next.b[i] = b;
+    }
+    if (this.built < this.count) return;
+    this.tabA = next.a;
+    this.tabB = next.b;
+    this.next = null;
   }
 
   /** Two 32-bit hashes of the UTF-16 code units (FNV-1a and a murmur-style mix), never both 0. */
@@ -155,7 +223,7 @@ export class Deduper {
   }
 
   private slot(a: number, b: number): number {
-    return (a ^ Math.imul(b, 0x9e3779b1)) & (this.tabA.length - 1);
+    return slotIn(a, b, this.tabA.length - 1);
   }
 
   private push(a: number, b: number, ts: number): void {
@@ -170,53 +238,16 @@ export class Deduper {
   private evict(): void {
     const cutoff = this.maxTs - this.horizonMs;
     while (this.count > 0 && (this.count > this.maxIds || this.qt[this.head]! < cutoff)) {
-      this.remove(this.qa[this.head]!, this.qb[this.head]!);
+      const a = this.qa[this.head]!;
+      const b = this.qb[this.head]!;
+      removeFrom(this.tabA, this.tabB, a, b);
+      // The oldest entry is the first the next table took, if it took any.
+      if (this.next !== null && this.built > 0) {
+        removeFrom(this.next.a, this.next.b, a, b);
+        this.built--;
+      }
       this.head = (this.head + 1) % this.qa.length;
       this.count--;
-    }
-  }
-
-  /** Deletes a fingerprint from the table, shifting later entries of its probe run back. */
-  private remove(a: number, b: number): void {
-    const tabA = this.tabA;
-    const tabB = this.tabB;
-    const mask = tabA.length - 1;
-    let i = this.slot(a, b);
-    while (tabA[i] !== a || tabB[i] !== b) {
-      if (tabA[i] === 0 && tabB[i] === 0) return;
-      i = (i + 1) & mask;
-    }
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      if (tabA[j] === 0 && tabB[j] === 0) break;
-      const home = this.slot(tabA[j]!, tabB[j]!);
-      // Move j back to the hole at i unless its home lies cyclically in (i, j].
-      const between = i <= j ? home > i && home <= j : home > i || home <= j;
-      if (!between) {
-        tabA[i] = tabA[j]!;
-        tabB[i] = tabB[j]!;
-        i = j;
-      }
-    }
-    tabA[i] = 0;
-    tabB[i] = 0;
-  }
-
-  private resizeTable(capacity: number): void {
-    const oldA = this.tabA;
-    const oldB = this.tabB;
-    this.tabA = new Uint32Array(capacity);
-    this.tabB = new Uint32Array(capacity);
-    const mask = capacity - 1;
-    for (let k = 0; k < oldA.length; k++) {
-      const a = oldA[k]!;
-      const b = oldB[k]!;
-      if (a === 0 && b === 0) continue;
-      let i = this.slot(a, b);
-      while (this.tabA[i] !== 0 || this.tabB[i] !== 0) i = (i + 1) & mask;
-      this.tabA[i] = a;
-      this.tabB[i] = b;
     }
   }
 
@@ -224,12 +255,7 @@ export class Deduper {
     const qa = new Uint32Array(capacity);
     const qb = new Uint32Array(capacity);
     const qt = new Float64Array(capacity);
-    for (let k = 0; k < this.count; k++) {
-      const from = (this.head + k) % this.qa.length;
-      qa[k] = this.qa[from]!;
-      qb[k] = this.qb[from]!;
-      qt[k] = this.qt[from]!;
-    }
+    this.copyInOrder(qa, qb, qt);
     this.qa = qa;
     this.qb = qb;
     this.qt = qt;

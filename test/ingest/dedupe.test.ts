@@ -64,14 +64,22 @@ describe('Deduper', () => {
 });
 
 describe('Deduper table', () => {
-  it('agrees with a plain Set over a long random stream with evictions (deletion keeps probe runs intact)', () => {
-    const d = new Deduper({ horizonMs: 5000, maxIds: 3000 });
+  // 3,000 ids: the table grows twice, then evictions. 1,025 and 4,097: the cap sits just above a
+  // growth threshold, so the next table is filled while every insert evicts the oldest id. A
+  // 600 ms horizon with ids 1 ms apart: the count swings around a threshold as time evicts.
+  it.each([
+    [5000, 3000, 20_000],
+    [5000, 1025, 20_000],
+    [100_000, 4097, 6_000],
+    [600, 1_000_000, 2_000],
+  ])('agrees with a plain Set over a long random stream with evictions (horizon %i ms, cap %i, %i distinct ids)', (horizonMs, maxIds, distinct) => {
+    const d = new Deduper({ horizonMs, maxIds });
     const reference = new Map<string, number>(); // id -> ts, insertion order = eviction order
     let maxTs = -Infinity;
     let x = 12345;
     const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
     for (let i = 0; i < 100_000; i++) {
-      const id = `id-${next() % 20_000}`;
+      const id = `id-${next() % distinct}`;
       const ts = i + (next() % 50);
       const want = reference.has(id);
       expect(d.isDuplicate(id, ts)).toBe(want);
@@ -79,7 +87,7 @@ describe('Deduper table', () => {
         reference.set(id, ts);
         maxTs = Math.max(maxTs, ts);
         for (const [k, t] of reference) {
-          if (reference.size > 3000 || t < maxTs - 5000) reference.delete(k);
+          if (reference.size > maxIds || t < maxTs - horizonMs) reference.delete(k);
           else break;
         }
       }
