@@ -95,7 +95,8 @@ export class LiveSink implements EngineSink {
     if (!plan.lateToDeadLetter || !o) return;
     const text = o.value ? o.value.toString('utf8') : null;
     this.send(this.deps.deadLetterTopic, {
-      key: o.key,
+      // A copy, as in deadLetterMessage: the key is a view of a whole fetch's bytes.
+      key: o.key === null ? null : Buffer.from(o.key),
       value: JSON.stringify({
         topic: o.topic,
         partition: o.partition,

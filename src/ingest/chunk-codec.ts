@@ -111,12 +111,10 @@ function copyBytes(msgs: readonly SourceMessage[], layout: ByteLayout, bytes: Ui
   let at = 0;
   for (let i = 0; i < msgs.length; i++) {
     const m = msgs[i] as SourceMessage;
+    nulls[i] = (m.key === null ? KEY_NULL : 0) | (m.value === null ? VALUE_NULL : 0);
     for (let part = 0; part < 2; part++) {
       const b = part === 0 ? m.key : m.value;
-      if (b === null) {
-        nulls[i]! |= part === 0 ? KEY_NULL : VALUE_NULL;
-        continue;
-      }
+      if (b === null) continue;
       let start: number;
       if (shared !== null) start = b.byteOffset - lo;
       else {

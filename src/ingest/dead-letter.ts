@@ -43,7 +43,9 @@ export function deadLetterMessage(
     value: raw === null ? null : utf8 ? raw.toString('utf8') : raw.toString('base64'),
     ...(utf8 ? {} : { encoding: 'base64' as const }),
   };
-  return { key: record.key, value: JSON.stringify(letter) };
+  // A copy: the key is a view of a whole fetch's (or chunk's) bytes, which the message would keep
+  // alive until the producer sends it, and which a buffer pool could reuse before then.
+  return { key: record.key === null ? null : Buffer.from(record.key), value: JSON.stringify(letter) };
 }
 
 /** Default dead-letter topic. */

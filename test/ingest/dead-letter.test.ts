@@ -14,6 +14,14 @@ describe('deadLetterMessage', () => {
     expect(JSON.parse(m.value)).toEqual({ topic: 't', partition: 2, offset: 41, reason: 'not_json', detail: 'Unexpected end of JSON input', value: '{"a":' });
   });
 
+  it('copies the key: the record bytes it was a view of may change before the message is produced', () => {
+    const record = Buffer.from('key-1{"a":');
+    const m = deadLetterMessage(src, { key: record.subarray(0, 5), value: record.subarray(5) }, 'not_json', 'x');
+    record.fill(0);
+    expect(m.key?.toString()).toBe('key-1');
+    expect(JSON.parse(m.value).value).toBe('{"a":');
+  });
+
   it('base64-encodes values that are not UTF-8 and says so', () => {
     const raw = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);
     const m = JSON.parse(deadLetterMessage(src, { key: null, value: raw }, 'not_json', 'value is not valid UTF-8').value);
