@@ -650,34 +650,16 @@ export class AggregateOp implements QueryOp {
     // Behind the write barrier a group's text is not built when it is touched: what the next
     // change can alter is copied (the newest pane's states cloned, a few numbers), and the text
     // is built by the slices. Copying costs a fraction of building JSON text on the hot path.
-    const copy = barrier ? (states: unknown[]) => this.cloneStates(states) : (states: unknown[]) => states;
-    const serialise = (g: Group): string | (() => string) => {
-      const cut = {
-        sessions: g.sessions.length > 0 ? g.sessions.map((x) => ({ start: x.start, end: x.end, states: copy(x.states) })) : null,
-        det: g.detectors ? detectorsToJSON(g.detectors) : null,
-        cw: g.absence ? [...g.absence.closedWithData] : null,
-        first: g.absence?.firstSeen ?? g.lastSeen,
-        last: g.lastSeen,
-        newest: g.paneStates === null ? null : ([g.pane, copy(g.paneStates)] as const),
-      };
-      // Empty parts are left out (restore() defaults them): a million groups is a lot of text.
-      const text = (olderTexts: readonly string[]) => {
-        const o: Record<string, unknown> = {};
-        if (cut.sessions) o.sessions = cut.sessions.map((x) => ({ start: x.start, end: x.end, states: this.statesJSON(x.states) }));
-        if (cut.det) o.det = cut.det;
-        if (cut.cw) o.cw = cut.cw;
-        o.f = cut.first;
-        if (cut.last !== cut.first) o.l = cut.last;
-        o.o = g.ordinal;
-        const panes = cut.newest === null ? olderTexts : [this.paneText(cut.newest[0], cut.newest[1]), ...olderTexts];
-        return `{"k":${JSON.stringify(g.keyStr)}${g.keys ? `,"keys":${JSON.stringify(g.keys)}` : ''}${panes.length > 0 ? `,"panes":[${panes.join(',')}]` : ''},${JSON.stringify(o).slice(1)}`;
-      };
-      if (!barrier) return text(this.olderPaneTexts(g, g.pane));
-      if (g.morePanes === null) return () => text([]);
-      if (olderPanes !== null) return olderPanes.defer(g, g.pane, text);
+    // A group the slices reach untouched is serialised at once, with nothing copied.
+    const clone = (states: unknown[]) => this.cloneStates(states);
+    const serialise = (g: Group, _key: string, touched: boolean): string | (() => string) => {
+      if (!barrier || !touched) return this.groupText(g, cutOf(g, null), this.olderPaneTexts(g, g.pane));
+      const cut = cutOf(g, clone);
+      if (g.morePanes === null) return () => this.groupText(g, cut, []);
+      if (olderPanes !== null) return olderPanes.defer(g, g.pane, (older) => this.groupText(g, cut, older));
       // Sliding windows whose panes all take events: every pane copied like the newest.
-      const copies = [...g.morePanes].map(([p, st]) => [p, copy(st)] as const);
-      return () => text(copies.map(([p, st]) => this.paneText(p, st)));
+      const copies = [...g.morePanes].map(([p, st]) => [p, clone(st)] as const);
+      return () => this.groupText(g, cut, copies.map(([p, st]) => this.paneText(p, st)));
     };
     const head = `{"watermark":${Number.isFinite(this.watermark) ? this.watermark : null},"absenceCursor":${JSON.stringify(this.absenceCursor)},"groups":[`;
     const snap = new GroupSnapshot(this.groups, serialise, head, ']}');
@@ -690,6 +672,22 @@ export class AggregateOp implements QueryOp {
           }
         : null,
     );
+  }
+
+  /**
+   * A group's checkpoint text from its cut and its older panes' texts. Empty parts are left out
+   * (restore() defaults them): a million groups is a lot of text.
+   */
+  private groupText(g: Group, cut: GroupCut, olderTexts: readonly string[]): string {
+    const o: Record<string, unknown> = {};
+    if (cut.sessions) o.sessions = cut.sessions.map((x) => ({ start: x.start, end: x.end, states: this.statesJSON(x.states) }));
+    if (cut.det) o.det = cut.det;
+    if (cut.cw) o.cw = cut.cw;
+    o.f = cut.first;
+    if (cut.last !== cut.first) o.l = cut.last;
+    o.o = g.ordinal;
+    const panes = cut.newestStates === null ? olderTexts : [this.paneText(cut.newest, cut.newestStates), ...olderTexts];
+    return `{"k":${JSON.stringify(g.keyStr)}${g.keys ? `,"keys":${JSON.stringify(g.keys)}` : ''}${panes.length > 0 ? `,"panes":[${panes.join(',')}]` : ''},${JSON.stringify(o).slice(1)}`;
   }
 
   /** The checkpoint text of a group's panes older than `newest`, in the group's order. */
@@ -756,6 +754,33 @@ export class AggregateOp implements QueryOp {
     if (this.plan.kind === 'alert') return; // alerts remember groups for absence
     if (paneCount(group) === 0 && group.sessions.length === 0 && !group.detectors) this.groups.delete(group.keyStr);
   }
+}
+
+/**
+ * What of a group its checkpoint text needs besides its older panes and its immutable key and
+ * ordinal. With `copy`, partial states are copied (the write barrier: the group is about to change).
+ */
+interface GroupCut {
+  readonly sessions: readonly { readonly start: number; readonly end: number; readonly states: unknown[] }[] | null;
+  readonly det: unknown[] | null;
+  readonly cw: number[] | null;
+  readonly first: number;
+  readonly last: number;
+  readonly newest: number;
+  readonly newestStates: unknown[] | null;
+}
+
+function cutOf(g: Group, copy: ((states: unknown[]) => unknown[]) | null): GroupCut {
+  const states = (st: unknown[]) => (copy === null ? st : copy(st));
+  return {
+    sessions: g.sessions.length > 0 ? g.sessions.map((x) => ({ start: x.start, end: x.end, states: states(x.states) })) : null,
+    det: g.detectors ? detectorsToJSON(g.detectors) : null,
+    cw: g.absence ? [...g.absence.closedWithData] : null,
+    first: g.absence?.firstSeen ?? g.lastSeen,
+    last: g.lastSeen,
+    newest: g.pane,
+    newestStates: g.paneStates === null ? null : states(g.paneStates),
+  };
 }
 
 /** Panes below this start are in no open window once time window `start` has closed. */

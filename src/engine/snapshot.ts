@@ -35,13 +35,15 @@ export class GroupSnapshot<G extends object, K = string> {
   /**
    * @param groups the operator's live group map, iterated lazily (a Map iterator sees entries
    *   deleted or added after it was created correctly: deleted ones are skipped, added ones come last)
-   * @param serialise one group (and its key in the map) as JSON text, or a function giving it later
+   * @param serialise one group (and its key in the map) as JSON text, or a function giving it
+   *   later; `touched` says the write barrier asks (the group is about to change) rather than
+   *   the slices (the text can be built now, nothing needs copying)
    * @param head JSON text before the groups array, e.g. `{"watermark":1,"groups":[`
    * @param tail JSON text after it, e.g. `]}`
    */
   constructor(
     groups: ReadonlyMap<K, G>,
-    private readonly serialise: (group: G, key: K) => string | (() => string),
+    private readonly serialise: (group: G, key: K, touched: boolean) => string | (() => string),
     head: string,
     private readonly tail: string,
   ) {
@@ -51,9 +53,13 @@ export class GroupSnapshot<G extends object, K = string> {
 
   /** Write barrier: call before any change to `group` (whose key in the map is `key`). */
   touch(group: G, key: K): void {
+    this.visit(group, key, true);
+  }
+
+  private visit(group: G, key: K, touched: boolean): void {
     if (this.complete || this.done.has(group)) return;
     this.done.add(group);
-    const text = this.serialise(group, key);
+    const text = this.serialise(group, key, touched);
     if (typeof text === 'function') this.deferred.push(text);
     else this.append(text);
   }
@@ -83,7 +89,7 @@ export class GroupSnapshot<G extends object, K = string> {
       }
       const next = this.iterator.next();
       if (next.done) this.finish();
-      else this.touch(next.value[1], next.value[0]);
+      else this.visit(next.value[1], next.value[0], false);
     }
     // Joined here, between batches, not in touch(): the write barrier runs on the hot path.
     if (this.bufferChars >= PIECE_CHARS) this.cut();
