@@ -428,9 +428,9 @@ async function buildService(cfg: RunConfig, log: Logger, opened: (() => Promise<
       const now = Date.now();
       for (const s of streams.values()) {
         engine.advance(s.plan.name, s.watermark.tick(now));
-        closeDueWindows();
         metrics.watermark.set({ stream: s.plan.name }, Math.max(0, s.watermark.current() / 1000));
       }
+      closeDueWindows();
       for (const op of engine.ops.values()) {
         if (op instanceof AggregateOp) {
           metrics.openGroups.set({ view: op.plan.name }, op.groups.size);

@@ -315,7 +315,7 @@ export class AggregateOp implements QueryOp {
       const last = group.pending;
       if (last !== null && last.start === start && last.session === session) return;
       const change: PendingChange = { group, start, session, pane: NaN };
-      if (this.dirty.size === 0 && this.tableRows.size === 0) this.opts.onPending();
+      this.notePending();
       this.dirty.set(group.keyStr + '\u0000' + start, change);
       group.pending = change;
     } else this.emitChange(group, start, session);
@@ -340,10 +340,14 @@ export class AggregateOp implements QueryOp {
     if (pass) for (const d of this.downstream) d.onRow(row, ts, group.keyStr, null);
     if (plan.emit !== 'CHANGES') return;
     if (this.opts.coalesce) {
-      if (this.dirty.size === 0 && this.tableRows.size === 0) this.opts.onPending();
+      this.notePending();
       this.tableRows.set(group, pass ? row : null);
-    }
-    else this.emitTableRow(group, pass ? row : null);
+    } else this.emitTableRow(group, pass ? row : null);
+  }
+
+  /** Before a change is queued for flush(): the first one since the last flush is announced. */
+  private notePending(): void {
+    if (this.dirty.size === 0 && this.tableRows.size === 0) this.opts.onPending();
   }
 
   /** A table's row as subscribers see it; null retracts it (it fails HAVING, as in ksqlDB). */

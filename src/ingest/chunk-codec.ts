@@ -5,7 +5,8 @@
  *
  * A chunk holds, per stream reading the topic, one typed array per column its rows hold
  * (rowColumns: the declared ones less those no query reads): numbers, timestamps and booleans as
- * doubles (NaN is NULL: a decoded number is always finite), strings and maps as codes. Code 0 is NULL; a positive code names an entry of a dictionary both sides keep in
+ * doubles (NaN is NULL: a decoded number is always finite), strings and maps as codes. Code 0 is
+ * NULL; a positive code names an entry of a dictionary both sides keep in
  * step (entries travel once, in the chunk that first uses them, so a series name or a label set
  * crosses the thread boundary once); a negative code names a value sent inline with the chunk,
  * for columns whose values rarely repeat (event ids). The raw key and value bytes travel too: the
