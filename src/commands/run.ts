@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { watch as fsWatch } from 'node:fs';
 import pino from 'pino';
 import { runConfig, type RunFlags } from '../config.js';
 import { startService } from '../app.js';
@@ -39,66 +40,71 @@ export function registerRun(program: Command): void {
     .action(async (flags: RunFlags) => {
       const cfg = runConfig(flags);
       const log = pino({ level: cfg.logLevel, base: undefined }, pino.destination(2));
-      // A stop signal while starting (joining the group can take seconds) stops the service as
-      // soon as it is up, instead of killing the process by the signal's default action.
-      let stopRequested: string | null = null;
-      const early = (sig: string) => () => (stopRequested = sig);
-      const onEarlyTerm = early('SIGTERM');
-      const onEarlyInt = early('SIGINT');
-      process.once('SIGTERM', onEarlyTerm);
-      process.once('SIGINT', onEarlyInt);
+      // Installed before anything starts and kept to the end, so no stop signal ever meets the
+      // default action (death by signal): while starting (joining the group can take seconds) it
+      // is remembered and honoured once the service is up.
+      const signals = stopSignals(log);
       if (cfg.localKafka) await startBroker({});
       const service = await startService(cfg, log);
-      process.off('SIGTERM', onEarlyTerm);
-      process.off('SIGINT', onEarlyInt);
-      if (stopRequested !== null) {
-        log.info(`${stopRequested} while starting: stopping`);
-        await service.stop();
-        process.exit(0);
-      }
       process.stderr.write(`seismo: dashboard at ${service.url}/\n`);
       void service.fatal.then(async (err) => {
         process.stderr.write(`seismo: ${err.message}\n`);
         await service.stop().catch(() => undefined);
         process.exit(1);
       });
-      await waitForSignals(service, cfg.watch ? cfg.queries : [], log);
+      watchQueries(service, cfg.watch ? cfg.queries : [], log);
+      await signals.stopOnSignal(service);
+      process.exit(process.exitCode ?? 0);
     });
 }
 
-/** SIGTERM/SIGINT stop gracefully (bounded); SIGHUP (and --watch) reload the queries. */
-async function waitForSignals(service: { stop(): Promise<void>; reload(): Promise<boolean> }, watch: string[], log: pino.Logger): Promise<void> {
-  if (watch.length) {
-    const { watch: fsWatch } = await import('node:fs');
-    let timer: NodeJS.Timeout | null = null;
-    for (const p of watch) {
-      try {
-        fsWatch(p, { recursive: false }, () => {
-          if (timer) clearTimeout(timer);
-          timer = setTimeout(() => void service.reload(), 300);
-        });
-      } catch (err) {
-        log.warn(`cannot watch ${p}: ${describeError(err)}`);
-      }
+/** SIGHUP (and --watch: a change to a query file) reloads the queries. */
+function watchQueries(service: { reload(): Promise<boolean> }, watch: string[], log: pino.Logger): void {
+  process.on('SIGHUP', () => void service.reload());
+  if (watch.length === 0) return;
+  let timer: NodeJS.Timeout | null = null;
+  for (const p of watch) {
+    try {
+      fsWatch(p, { recursive: false }, () => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => void service.reload(), 300);
+      });
+    } catch (err) {
+      log.warn(`cannot watch ${p}: ${describeError(err)}`);
     }
   }
-  process.on('SIGHUP', () => void service.reload());
-  await new Promise<void>((resolve) => {
-    const onStop = (sig: string) => {
-      log.info(`${sig}: stopping`);
+}
+
+/**
+ * SIGTERM/SIGINT stop gracefully (bounded by 30 s); a second one exits at once. The handlers
+ * are installed now; a signal that comes before `stopOnSignal` is remembered.
+ */
+function stopSignals(log: pino.Logger): { stopOnSignal(service: { stop(): Promise<void> }): Promise<void> } {
+  let received: string | null = null;
+  let wake: (() => void) | null = null;
+  const onSignal = (sig: string) => {
+    if (received !== null) {
+      log.warn(`${sig} again: exiting without finishing the stop`);
+      process.exit(1);
+    }
+    received = sig;
+    wake?.();
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  return {
+    async stopOnSignal(service) {
+      if (received === null) await new Promise<void>((resolve) => (wake = resolve));
+      log.info(`${received}: stopping`);
       const deadline = setTimeout(() => {
         log.error('stop took longer than 30 s; exiting');
         process.exit(1);
       }, 30_000);
       deadline.unref();
-      service.stop().then(resolve, (err: unknown) => {
+      await service.stop().catch((err: unknown) => {
         log.error(`stop failed: ${describeError(err)}`);
         process.exitCode = 1;
-        resolve();
       });
-    };
-    process.once('SIGTERM', () => onStop('SIGTERM'));
-    process.once('SIGINT', () => onStop('SIGINT'));
-  });
-  process.exit(process.exitCode ?? 0);
+    },
+  };
 }

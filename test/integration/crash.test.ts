@@ -315,7 +315,7 @@ describe('crash recovery', () => {
     const last = new Run(args);
     // The offsets may all be committed already (by the run killed last, when it had consumed
     // everything): the stop signal must still reach a started service, not a booting process.
-    await last.next(/dashboard at/);
+    await last.next(/^seismo: dashboard at/);
     await until(
       'the last run to commit every offset',
       async () => {

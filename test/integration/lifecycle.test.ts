@@ -1,7 +1,7 @@
 /**
  * `seismo run` as a process: it becomes ready, reloads its queries on SIGHUP all or nothing
  * (a broken file leaves the running set in place), and exits 0 on SIGTERM after its last
- * checkpoint.
+ * checkpoint, also when the signal comes while it is still starting.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,4 +51,28 @@ describe('seismo run lifecycle', () => {
     expect(await exited).toBe(0);
     expect(log).not.toMatch(/\n\s+at /);
   }, 120_000);
+
+  // A signal at each step of the start, the last one as the service is about to be up (the step
+  // where the stop handlers used to be swapped, leaving the default action: death by SIGTERM).
+  it.each(['loaded', 'kafka: connected', 'consuming'])('exits 0 on a SIGTERM at "%s"', async (step) => {
+    const topic = uniqueTopic('life-early');
+    await createTopic(topic, 1);
+    const queries = join(dir, `${topic}.sql`);
+    writeFileSync(queries, `CREATE STREAM s (t BIGINT, v DOUBLE) WITH (kafka_topic = '${topic}', timestamp = 't');`);
+    const child = spawn(
+      process.execPath,
+      [BIN, 'run', '--brokers', brokers().join(','), '--queries', queries, '--db', join(dir, `${topic}.duckdb`), '--port', '0', '--group', `g-${topic}`, '--dlq-topic', `${topic}-dlq`, '--alerts-topic', `${topic}-alerts`],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let log = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      const sent = log.includes(step);
+      log += d.toString();
+      if (!sent && log.includes(step)) child.kill('SIGTERM');
+    });
+    const exited = await new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    expect(log).toContain(step);
+    expect(exited, log).toEqual({ code: 0, signal: null });
+    expect(log).toMatch(/SIGTERM: stopping/);
+  }, 60_000);
 });
