@@ -37,6 +37,8 @@ const flush = () => {
 /** Batches waiting for the main thread to take chunks (one unless partitions run concurrently). */
 const waiting: (() => void)[] = [];
 let stopping = false;
+/** Set while a draining stop waits for the main thread's last checkpoint. */
+let leave: (() => void) | null = null;
 const replies = new Map<number, (value: unknown) => void>();
 let nextRequest = 0;
 
@@ -107,11 +109,26 @@ port.on('message', (m: ToWorker) => {
     case 'streams':
       encoder.setStreams(m.streams, m.version);
       return;
+    case 'leave':
+      leave?.();
+      return;
     case 'stop':
       stopping = true;
       for (const wake of waiting.splice(0)) wake();
       void source
-        .stop()
+        .stop(
+          m.drain
+            ? () =>
+                new Promise<void>((resolve) => {
+                  // Messages keep their order: when the main thread reads 'drained' it has
+                  // processed every chunk, and its last checkpoint can run (its commits come
+                  // here); 'leave' says it is done.
+                  leave = resolve;
+                  flush();
+                  post({ t: 'drained' });
+                })
+            : undefined,
+        )
         .catch(() => undefined)
         .then(() => {
           clearInterval(statusTimer);

@@ -99,8 +99,12 @@ export interface KafkaSourceOptions extends KafkaConnectionOptions {
 export interface KafkaSource {
   /** Connects and joins the group; resolves after the first successful join (retrying meanwhile). */
   start(): Promise<void>;
-  /** Stops fetching, lets the chunk in progress finish, leaves the group and disconnects. */
-  stop(): Promise<void>;
+  /**
+   * Stops fetching, lets the chunk in progress finish, leaves the group and disconnects. Before
+   * leaving, `beforeLeaving` runs with no record being processed and the group still joined, so
+   * a last checkpoint can commit its offsets.
+   */
+  stop(beforeLeaving?: () => Promise<void>): Promise<void>;
   /** Commits offsets (next offset to read) to the group; call after the checkpoint holding them. */
   commit(offsets: readonly TopicPartitionOffset[]): Promise<void>;
   status(): SourceStatus;
@@ -346,7 +350,7 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
     checkGap.delete(key);
     const hw = BigInt(batch.highWatermark);
     for (let start = 0; start < msgs.length; start += chunkSize) {
-      if (gen !== generation || !isRunning() || isStale()) return;
+      if (gen !== generation || stopping || !isRunning() || isStale()) return;
       const chunk = start === 0 && msgs.length <= chunkSize ? msgs : msgs.slice(start, start + chunkSize);
       await opts.onBatch({ topic, partition, messages: chunk, highWatermark: batch.highWatermark });
       const last = chunk[chunk.length - 1] as SourceMessage;
@@ -485,17 +489,32 @@ export function createKafkaSource(opts: KafkaSourceOptions): KafkaSource {
 
   return {
     start: () => restart(),
-    async stop() {
+    async stop(beforeLeaving) {
       if (stopping) return;
       stopping = true;
-      generation++;
-      const c = consumer;
-      consumer = null;
-      if (c) {
-        await c.stop().catch(() => undefined);
-        await c.disconnect().catch(() => undefined);
+      if (beforeLeaving) {
+        // No more fetches (kafkajs throws if the consumer is not running: nothing to pause), and
+        // processBatch takes no further chunk; then wait for the one in progress.
+        try {
+          consumer?.pause(assignment.map((a) => ({ topic: a.topic, partitions: [...a.partitions] })));
+        } catch {
+          // not running
+        }
+        const deadline = Date.now() + 20_000;
+        while (inHand > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       }
-      setState('stopped', 'kafka: consumer stopped');
+      try {
+        await beforeLeaving?.();
+      } finally {
+        generation++;
+        const c = consumer;
+        consumer = null;
+        if (c) {
+          await c.stop().catch(() => undefined);
+          await c.disconnect().catch(() => undefined);
+        }
+        setState('stopped', 'kafka: consumer stopped');
+      }
     },
     async commit(offsets) {
       if (offsets.length === 0) return;

@@ -37,7 +37,9 @@ export type ToWorker =
   | { readonly t: 'assigned'; readonly id: number; readonly seek: [string, string][] }
   | { readonly t: 'commit'; readonly id: number; readonly offsets: readonly TopicPartitionOffset[] }
   | { readonly t: 'streams'; readonly streams: readonly StreamPlan[]; readonly version: number }
-  | { readonly t: 'stop' };
+  /** drain: stop fetching, then wait for 'leave' before leaving the group (see KafkaSource.stop). */
+  | { readonly t: 'stop'; readonly drain: boolean }
+  | { readonly t: 'leave' };
 
 /** Messages from the worker. */
 export type FromWorker =
@@ -48,6 +50,7 @@ export type FromWorker =
   | { readonly t: 'log'; readonly level: 'info' | 'warn' | 'error' | 'debug'; readonly line: string }
   | { readonly t: 'started' }
   | { readonly t: 'start-failed'; readonly error: string }
+  | { readonly t: 'drained' }
   | { readonly t: 'stopped' };
 
 export interface WorkerSourceOptions extends Omit<KafkaSourceOptions, 'onBatch'> {
@@ -144,6 +147,7 @@ export function createWorkerSource(opts: WorkerSourceOptions): WorkerSource {
           case 'start-failed':
             reject(new SeismoError('KAFKA', m.error, { retriable: true }));
             return;
+          case 'drained':
           case 'stopped':
             return;
         }
@@ -167,22 +171,39 @@ export function createWorkerSource(opts: WorkerSourceOptions): WorkerSource {
 
   return {
     start: () => spawn(),
-    stop() {
+    stop(beforeLeaving) {
       stopped ??= (async () => {
-        stopping = true;
         const w = worker;
         if (w === null) {
           // Not started, or between a dead worker and its replacement.
+          stopping = true;
+          await beforeLeaving?.();
           status = { state: 'stopped', since: Date.now(), lastError: null };
           return;
         }
         const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
-        const done = new Promise<void>((resolve) => w.on('message', (m: FromWorker) => m.t === 'stopped' && resolve()));
-        w.postMessage({ t: 'stop' } satisfies ToWorker);
-        await Promise.race([done, exited, new Promise((r) => setTimeout(r, 20_000).unref())]);
-        await w.terminate();
-        worker = null;
-        status = { state: 'stopped', since: Date.now(), lastError: null };
+        const timeout = () => new Promise((r) => setTimeout(r, 20_000).unref());
+        const reply = (t: FromWorker['t']) => new Promise<void>((resolve) => w.on('message', (m: FromWorker) => m.t === t && resolve()));
+        const done = reply('stopped');
+        try {
+          if (beforeLeaving) {
+            // The chunks posted before 'drained' are still processed (messages keep their order).
+            const drained = reply('drained');
+            w.postMessage({ t: 'stop', drain: true } satisfies ToWorker);
+            await Promise.race([drained, exited, timeout()]);
+            stopping = true;
+            await beforeLeaving();
+          } else {
+            stopping = true;
+            w.postMessage({ t: 'stop', drain: false } satisfies ToWorker);
+          }
+        } finally {
+          w.postMessage({ t: 'leave' } satisfies ToWorker);
+          await Promise.race([done, exited, timeout()]);
+          await w.terminate();
+          worker = null;
+          status = { state: 'stopped', since: Date.now(), lastError: null };
+        }
       })();
       return stopped;
     },

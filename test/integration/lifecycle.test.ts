@@ -1,14 +1,15 @@
 /**
  * `seismo run` as a process: it becomes ready, reloads its queries on SIGHUP all or nothing
  * (a broken file leaves the running set in place), and exits 0 on SIGTERM after its last
- * checkpoint, also when the signal comes while it is still starting.
+ * checkpoint, also when the signal comes while it is still starting; that last checkpoint's
+ * offsets are committed to the group (with the ingest worker and without).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { brokers, createTopic, uniqueTopic } from '../helpers/kafka.js';
+import { brokers, createTopic, kafkaClient, produceJson, uniqueTopic } from '../helpers/kafka.js';
 
 const BIN = join(import.meta.dirname, '../../bin/seismo.js');
 const dir = mkdtempSync(join(tmpdir(), 'seismo-life-'));
@@ -74,5 +75,43 @@ describe('seismo run lifecycle', () => {
     expect(log).toContain(step);
     expect(exited, log).toEqual({ code: 0, signal: null });
     expect(log).toMatch(/SIGTERM: stopping/);
+  }, 60_000);
+
+  // No periodic checkpoint runs (1 h): only the stop's last checkpoint can commit the offsets.
+  it.each([
+    { mode: 'with the ingest worker', extra: [] },
+    { mode: 'on one thread', extra: ['--no-ingest-worker'] },
+  ])('commits the last checkpoint\'s offsets on SIGTERM ($mode)', async ({ extra }) => {
+    const topic = uniqueTopic('life-commit');
+    await createTopic(topic, 3);
+    const queries = join(dir, `${topic}.sql`);
+    writeFileSync(queries, `CREATE STREAM s (t BIGINT, v DOUBLE) WITH (kafka_topic = '${topic}', timestamp = 't');\nCREATE VIEW a AS SELECT COUNT(*) AS n FROM s WINDOW TUMBLING (SIZE 1 MINUTE);`);
+    const t0 = Date.now() - 600_000;
+    await produceJson(topic, Array.from({ length: 3000 }, (_, i) => ({ t: t0 + i * 10, v: i })), (e) => String(e.v % 7));
+    const group = `g-${topic}`;
+    const child = spawn(
+      process.execPath,
+      [BIN, 'run', ...extra, '--brokers', brokers().join(','), '--queries', queries, '--db', join(dir, `${topic}.duckdb`), '--port', '0', '--group', group, '--checkpoint-interval', '1h', '--dlq-topic', `${topic}-dlq`, '--alerts-topic', `${topic}-alerts`],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let log = '';
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await expect.poll(() => /seismo: dashboard at (http:\/\/[^\s/]+)/.exec(log)?.[1], { timeout: 60_000, interval: 100 }).toBeTruthy();
+    const url = /seismo: dashboard at (http:\/\/[^\s/]+)/.exec(log)![1]!;
+    const consumed = async () => Number(/^seismo_events_consumed_total\{stream="s"\} (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
+    await expect.poll(consumed, { timeout: 30_000 }).toBe(3000);
+    child.kill('SIGTERM');
+    expect(await exited, log).toBe(0);
+    expect(log).not.toMatch(/offset commit failed/);
+    const admin = kafkaClient('seismo-life-admin').admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      const ends = await admin.fetchTopicOffsets(topic);
+      expect(committed!.partitions.map((p) => [p.partition, p.offset]).sort()).toEqual(ends.map((e) => [e.partition, e.high]).sort());
+    } finally {
+      await admin.disconnect();
+    }
   }, 60_000);
 });
