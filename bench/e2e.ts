@@ -351,6 +351,9 @@ async function seismoRead(dir: string, topic: string, run: number, singleThread 
  * Generator mode (child process, stdout piped into kcat -P): `rate` events/s for `seconds`, event
  * time = produce wall time; a probe every 200 ms and a tick event every second.
  */
+/** At most this much written and not yet read by kcat (~1 MB: about 50 ms of lines at 85,000 events/s). */
+const PIPE_BACKLOG_BYTES = 1 << 20;
+
 function generate(rate: number, seconds: number): void {
   const start = Date.now();
   let sent = 0;
@@ -363,7 +366,12 @@ function generate(rate: number, seconds: number): void {
     let out = '';
     // The generator shares the machine with seismo and the broker: one date string per tick.
     const iso = new Date(now).toISOString();
-    for (; sent < due; sent++) out += line(sent, now, now, undefined, undefined, iso);
+    // Back-pressure: while kcat has not taken what was written, write nothing; what is due goes
+    // out later, stamped with the time it is written. Without this, a producer slowed down by a
+    // busy machine made this process queue hundreds of MB of lines (their produced_ms ever older)
+    // and spend a core on garbage collection.
+    const room = process.stdout.writableLength < PIPE_BACKLOG_BYTES ? Math.floor(PIPE_BACKLOG_BYTES / 250) : 0;
+    for (const end = Math.min(due, sent + room); sent < end; sent++) out += line(sent, now, now, undefined, undefined, iso);
     if (now >= nextProbe) {
       out += line(sent, now, now, 'probe', `p-${probes++}`);
       nextProbe += 200;
@@ -388,6 +396,10 @@ interface LatencyResult {
   alerts: number[];
   /** Checkpoints during the run: count, mean duration, last hot-path pause (seconds). */
   checkpoints: { count: number; meanS: number; lastPauseS: number };
+  /** seismo's CPU seconds per second of the run (both threads and the rest of the process). */
+  cores: number;
+  /** Events on the topic that seismo had not consumed when the generator stopped. */
+  behind: number;
 }
 
 async function measureLatency(dir: string, rate: number): Promise<LatencyResult> {
@@ -431,12 +443,17 @@ async function measureLatency(dir: string, rate: number): Promise<LatencyResult>
       },
     });
     genStart = Date.now();
+    const cpu0 = cpuSeconds(svc.child.pid!);
     const gen = spawn('sh', ['-c', `"${process.execPath}" "${SELF}" --generate ${Math.round(rate)} ${LATENCY_SECONDS} | kcat -P -b ${BROKERS.join(',')} -t ${topic} -K '\t' -X linger.ms=5`], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let report = '';
     gen.stderr!.on('data', (d: Buffer) => (report += d.toString()));
     await waitExit(gen);
+    // How busy seismo was and whether it kept up: CPU over the run, and what it had not consumed
+    // when the generator stopped (lag that latency samples taken so far may not show yet).
+    const cores = (cpuSeconds(svc.child.pid!) - cpu0) / ((Date.now() - genStart) / 1000);
+    const behind = (await topicSize(topic)) - (await consumedTotal(svc.url)).consumed;
     await new Promise((r) => setTimeout(r, 2000));
     client.close();
     const text = await scrape(svc.url);
@@ -448,7 +465,7 @@ async function measureLatency(dir: string, rate: number): Promise<LatencyResult>
     };
     const m = /\{"sent":(\d+),"seconds":([\d.]+)\}/.exec(report);
     const achievedRate = m ? Number(m[1]) / Number(m[2]) : NaN;
-    return { rate, achievedRate, ws, alerts, checkpoints };
+    return { rate, achievedRate, ws, alerts, checkpoints, cores, behind };
   } finally {
     await alertConsumer.disconnect().catch(() => undefined);
     await svc.stop();
@@ -458,12 +475,14 @@ async function measureLatency(dir: string, rate: number): Promise<LatencyResult>
 
 // ---- main --------------------------------------------------------------------------------------
 
+const round = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x));
+const round2 = (x: number) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : null);
+
 /** BENCH_LATENCY_RATE: the latency part alone, at a given rate. */
 async function latencyOnly(rate: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'seismo-e2e-'));
   try {
     const lat = await measureLatency(dir, rate);
-    const round = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x));
     console.log(
       JSON.stringify({
         bench: 'e2e-latency',
@@ -476,6 +495,8 @@ async function latencyOnly(rate: number): Promise<void> {
         alert_latency_p50_ms: round(quantile(lat.alerts, 0.5)),
         alert_latency_p99_ms: round(quantile(lat.alerts, 0.99)),
         alert_latency_samples: lat.alerts.length,
+        latency_run_seismo_cores: round2(lat.cores),
+        latency_run_behind_events: lat.behind,
       }),
     );
   } finally {
@@ -520,7 +541,6 @@ async function main(): Promise<void> {
     const bare = only ? NaN : wall(bareRuns);
     const kc = only ? NaN : wall(kcatRuns);
     const lat = LATENCY_SECONDS > 0 ? await measureLatency(dir, seismo / 2) : null;
-    const round = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x));
     console.log(
       JSON.stringify({
         bench: 'e2e',
@@ -553,6 +573,8 @@ async function main(): Promise<void> {
         alert_latency_p50_ms: lat ? round(quantile(lat.alerts, 0.5)) : null,
         alert_latency_p99_ms: lat ? round(quantile(lat.alerts, 0.99)) : null,
         alert_latency_samples: lat ? lat.alerts.length : 0,
+        latency_run_seismo_cores: lat ? round2(lat.cores) : null,
+        latency_run_behind_events: lat ? lat.behind : null,
         latency_run_checkpoints: lat ? lat.checkpoints.count : null,
         latency_run_checkpoint_mean_ms: lat ? round(lat.checkpoints.meanS * 1000) : null,
         latency_run_last_checkpoint_pause_ms: lat ? round(lat.checkpoints.lastPauseS * 1000) : null,
