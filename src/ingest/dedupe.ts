@@ -89,38 +89,47 @@ function slotIn(a: number, b: number, mask: number): number {
   return (a ^ Math.imul(b, 0x9e3779b1)) & mask;
 }
 
+/**
+ * A table's slot i holds a fingerprint's halves at [2i] and [2i + 1]: one cache line for both
+ * (two arrays took two cache misses per probe once the table outgrew the cache).
+ */
+function slotsOf(tab: Uint32Array): number {
+  return tab.length >> 1;
+}
+
 /** Deletes a fingerprint from a table, shifting later entries of its probe run back. */
-function removeFrom(tabA: Uint32Array, tabB: Uint32Array, a: number, b: number): void {
-  const mask = tabA.length - 1;
+function removeFrom(tab: Uint32Array, a: number, b: number): void {
+  const mask = slotsOf(tab) - 1;
   let i = slotIn(a, b, mask);
-  while (tabA[i] !== a || tabB[i] !== b) {
-    if (tabA[i] === 0 && tabB[i] === 0) return;
+  while (tab[2 * i] !== a || tab[2 * i + 1] !== b) {
+    if (tab[2 * i] === 0 && tab[2 * i + 1] === 0) return;
     i = (i + 1) & mask;
   }
   let j = i;
   for (;;) {
     j = (j + 1) & mask;
-    if (tabA[j] === 0 && tabB[j] === 0) break;
-    const home = slotIn(tabA[j]!, tabB[j]!, mask);
+    const ja = tab[2 * j]!;
+    const jb = tab[2 * j + 1]!;
+    if (ja === 0 && jb === 0) break;
+    const home = slotIn(ja, jb, mask);
     // Move j back to the hole at i unless its home lies cyclically in (i, j].
     const between = i <= j ? home > i && home <= j : home > i || home <= j;
     if (!between) {
-      tabA[i] = tabA[j]!;
-      tabB[i] = tabB[j]!;
+      tab[2 * i] = ja;
+      tab[2 * i + 1] = jb;
       i = j;
     }
   }
-  tabA[i] = 0;
-  tabB[i] = 0;
+  tab[2 * i] = 0;
+  tab[2 * i + 1] = 0;
 }
 
 /** Remembers event ids for a bounded horizon; one per stream (or per input partition). */
 export class Deduper {
   readonly horizonMs: number;
   readonly maxIds: number;
-  /** Hash table of fingerprints; a slot is empty when both halves are 0 (never a fingerprint). */
-  private tabA = new Uint32Array(INITIAL_CAPACITY * 2);
-  private tabB = new Uint32Array(INITIAL_CAPACITY * 2);
+  /** Hash table of fingerprints (see slotsOf); a slot is empty when both halves are 0 (never a fingerprint). */
+  private tab = new Uint32Array(INITIAL_CAPACITY * 4);
   /** Insertion-ordered ring: fingerprint halves and event time; `head` is the oldest. */
   private qa = new Uint32Array(INITIAL_CAPACITY);
   private qb = new Uint32Array(INITIAL_CAPACITY);
@@ -139,7 +148,7 @@ export class Deduper {
    * table stays the one looked up until `next` holds every id; `built` counts the ring entries,
    * from the head, already in it.
    */
-  private next: { a: Uint32Array<ArrayBuffer>; b: Uint32Array<ArrayBuffer> } | null = null;
+  private next: Uint32Array<ArrayBuffer> | null = null;
   private built = 0;
 
   constructor(opts: DeduperOptions = {}) {
@@ -163,20 +172,24 @@ export class Deduper {
 
   /** Records a fingerprint; true when it was already there. */
   private record(a: number, b: number, ts: number): boolean {
-    let i = this.slot(a, b);
-    const mask = this.tabA.length - 1;
-    while (this.tabA[i] !== 0 || this.tabB[i] !== 0) {
-      if (this.tabA[i] === a && this.tabB[i] === b) return true;
+    const tab = this.tab;
+    const mask = slotsOf(tab) - 1;
+    let i = slotIn(a, b, mask);
+    for (;;) {
+      const ia = tab[2 * i]!;
+      const ib = tab[2 * i + 1]!;
+      if (ia === 0 && ib === 0) break;
+      if (ia === a && ib === b) return true;
       i = (i + 1) & mask;
     }
-    this.tabA[i] = a;
-    this.tabB[i] = b;
+    tab[2 * i] = a;
+    tab[2 * i + 1] = b;
     this.push(a, b, ts);
     if (ts > this.maxTs) this.maxTs = ts;
     this.evict();
     // Keep the table at most about half full (4/7 while the next one fills): probing stays short.
-    if (this.next === null && this.count * 2 > this.tabA.length) {
-      this.next = { a: new Uint32Array(this.tabA.length * GROWTH), b: new Uint32Array(this.tabA.length * GROWTH) };
+    if (this.next === null && this.count * 2 > slotsOf(this.tab)) {
+      this.next = new Uint32Array(this.tab.length * GROWTH);
       this.built = 0;
     }
     if (this.next !== null) this.build();
@@ -191,19 +204,18 @@ export class Deduper {
   private build(): void {
     const next = this.next!;
     const len = this.qa.length;
-    const mask = next.a.length - 1;
+    const mask = slotsOf(next) - 1;
     for (let steps = BUILD_STEP; steps > 0 && this.built < this.count; steps--, this.built++) {
       const at = (this.head + this.built) % len;
       const a = this.qa[at]!;
       const b = this.qb[at]!;
       let i = slotIn(a, b, mask);
-      while (next.a[i] !== 0 || next.b[i] !== 0) i = (i + 1) & mask;
-      next.a[i] = a;
-      next.b[i] = b;
+      while (next[2 * i] !== 0 || next[2 * i + 1] !== 0) i = (i + 1) & mask;
+      next[2 * i] = a;
+      next[2 * i + 1] = b;
     }
     if (this.built < this.count) return;
-    this.tabA = next.a;
-    this.tabB = next.b;
+    this.tab = next;
     this.next = null;
   }
 
@@ -227,10 +239,6 @@ export class Deduper {
     this.hb = (b >>> 0) || (a === 0 ? 1 : 0);
   }
 
-  private slot(a: number, b: number): number {
-    return slotIn(a, b, this.tabA.length - 1);
-  }
-
   private push(a: number, b: number, ts: number): void {
     if (this.count === this.qa.length) this.resizeRing(this.qa.length * GROWTH);
     const at = (this.head + this.count) % this.qa.length;
@@ -245,10 +253,10 @@ export class Deduper {
     while (this.count > 0 && (this.count > this.maxIds || this.qt[this.head]! < cutoff)) {
       const a = this.qa[this.head]!;
       const b = this.qb[this.head]!;
-      removeFrom(this.tabA, this.tabB, a, b);
+      removeFrom(this.tab, a, b);
       // The oldest entry is the first the next table took, if it took any.
       if (this.next !== null && this.built > 0) {
-        removeFrom(this.next.a, this.next.b, a, b);
+        removeFrom(this.next, a, b);
         this.built--;
       }
       this.head = (this.head + 1) % this.qa.length;

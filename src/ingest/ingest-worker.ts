@@ -78,7 +78,16 @@ const source: KafkaSource = createKafkaSource({
     const last = batch.messages[batch.messages.length - 1];
     if (last) posted.set(`${batch.topic}:${batch.partition}`, String(BigInt(last.offset) + 1n));
     // Bounded hand-over: at most MAX_PENDING chunks wait for the main thread.
-    while (Atomics.load(pending, 0) >= init.maxPending && !stopping) await new Promise<void>((resolve) => waiting.push(resolve));
+    // The main thread posts an 'ack' only while the flag is set; set it before reading the count
+    // again, so that a chunk processed in between is seen here or flagged there.
+    while (Atomics.load(pending, 0) >= init.maxPending && !stopping) {
+      Atomics.store(pending, 1, 1);
+      if (Atomics.load(pending, 0) < init.maxPending) {
+        Atomics.store(pending, 1, 0);
+        break;
+      }
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
   },
 });
 

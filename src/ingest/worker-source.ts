@@ -26,6 +26,7 @@ export interface WorkerInit {
   readonly source: Omit<KafkaSourceOptions, 'onBatch' | 'onAssign' | 'logger' | 'now'>;
   readonly streams: readonly StreamPlan[];
   readonly version: number;
+  /** Int32 [0]: chunks posted and not yet processed; [1]: 1 while the worker waits for an 'ack'. */
   readonly pending: SharedArrayBuffer;
   readonly maxPending: number;
   readonly debug: boolean;
@@ -84,7 +85,7 @@ export function createWorkerSource(opts: WorkerSourceOptions): WorkerSource {
   let assignment: { topic: string; partitions: number[] }[] = [];
   const processed = new Map<PartitionKey, TopicPartitionOffset>();
   let worker: Worker | null = null;
-  let pending = new Int32Array(new SharedArrayBuffer(4));
+  let pending = new Int32Array(new SharedArrayBuffer(8));
   let stopping = false;
   let stopped: Promise<void> | null = null;
   const commits = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
@@ -92,7 +93,7 @@ export function createWorkerSource(opts: WorkerSourceOptions): WorkerSource {
 
   const spawn = (): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      const shared = new SharedArrayBuffer(4);
+      const shared = new SharedArrayBuffer(8);
       const init: WorkerInit = { source: sourceOptions, streams, version, pending: shared, maxPending, debug: log?.debug !== undefined };
       const w = new Worker(workerScript(), { workerData: init });
       worker = w;
@@ -113,7 +114,9 @@ export function createWorkerSource(opts: WorkerSourceOptions): WorkerSource {
               }
             }
             Atomics.sub(counter, 0, m.chunks.length);
-            w.postMessage({ t: 'ack' } satisfies ToWorker);
+            // Wake the worker only if it waits for room (a message costs both threads a wake-up);
+            // it sets the flag before it re-reads the count, so one of the two sees the other.
+            if (Atomics.compareExchange(counter, 1, 1, 0) === 1) w.postMessage({ t: 'ack' } satisfies ToWorker);
             return;
           case 'assign':
             assignment = m.assigned;
