@@ -144,7 +144,7 @@ export class AggregateOp implements QueryOp {
       this.groups.set(keyStr, group);
       this.snap?.skip(group);
     } else {
-      if (this.dueOf.size > 0) this.closeDue(group);
+      if (this.dueOf.size > 0 && this.changesDue(group, ts)) this.closeDue(group);
       this.snap?.touch(group, group.keyStr);
     }
     const w = plan.window;
@@ -508,6 +508,22 @@ export class AggregateOp implements QueryOp {
       else starts.push(start);
     }
     this.due.push({ start, groups, next: 0 });
+  }
+
+  /**
+   * Whether an event at `ts` lands in a pane one of the group's due windows reads: then they
+   * close first. An event for a later window (the rule at a boundary: every group's next event
+   * belongs to the next window) leaves them to the slices, so a boundary's closes are spread
+   * between batches instead of packed into the ~100 ms in which every group sees its next event.
+   */
+  private changesDue(group: Group, ts: number): boolean {
+    const starts = this.dueOf.get(group);
+    if (starts === undefined) return false;
+    const w = this.plan.window;
+    if (!w || w.type === 'SESSION' || w.type === 'SLIDING') return true;
+    let end = -Infinity;
+    for (const s of starts) end = Math.max(end, s + w.sizeMs);
+    return paneStart(ts, w.paneMs) < end;
   }
 
   /** The close barrier: closes the group's due windows, oldest first. */
