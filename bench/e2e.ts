@@ -14,7 +14,8 @@
  * 2. Latency: a generator produces at half seismo's measured maximum into another fresh topic,
  *    with probe events carrying their produce wall time. A `ws` client subscribed to a probe view
  *    measures produce -> WebSocket update; a consumer of the alerts topic measures window close
- *    (event time = produce wall time) -> alert on the topic.
+ *    (event time = produce wall time) -> alert on the topic. BENCH_LATENCY_RUNS runs (default
+ *    BENCH_RUNS), each with a fresh service and topic; p50 and p99 are medians of the runs' own.
  *
  * Prints one JSON line. Env: BENCH_EVENTS (2,000,000), BENCH_RUNS (1), BENCH_SERIES (10,000),
  * BENCH_LATENCY_SECONDS (60, 0 to skip), SEISMO_KAFKA_BROKERS (127.0.0.1:9092),
@@ -24,7 +25,8 @@
  * child's debug log to FILE.<tag>), BENCH_LATENCY_RATE=R (skip
  * the throughput part, measure latency at R events/s), BENCH_FLUSH_INTERVAL (seismo's
  * --flush-interval, default its own 100ms), BENCH_CHECKPOINT_INTERVAL (its --checkpoint-interval),
- * BENCH_LATENCY_TRACE=FILE (every latency sample with its time in the run: when the spikes come).
+ * BENCH_LATENCY_TRACE=FILE (every latency sample with its time in the run: when the spikes come),
+ * BENCH_LATENCY_RUNS (latency runs, default BENCH_RUNS).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +40,8 @@ const { Kafka, logLevel } = kafkajs;
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 1));
+/** One latency run is at the mercy of the shared machine's worst minute: report medians of several. */
+const LATENCY_RUNS = Math.max(1, Number(process.env.BENCH_LATENCY_RUNS ?? RUNS));
 const SERIES = Number(process.env.BENCH_SERIES ?? 10_000);
 const PARTITIONS = 6;
 /** 60 s at 5 probes a second: ~275 samples, so p99 is not just the second-worst sample. */
@@ -280,9 +284,13 @@ async function startSeismo(dir: string, topic: string, alertsTopic: string, tag:
     ...(process.env.BENCH_CHECKPOINT_INTERVAL ? ['--checkpoint-interval', process.env.BENCH_CHECKPOINT_INTERVAL] : []),
     ...extraArgs,
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const logFile = process.env.BENCH_SEISMO_LOG;
-  if (logFile) child.stderr!.on('data', (d: Buffer) => appendFileSync(`${logFile}.${tag}`, d));
+  // With a log file, stdout goes there too (node's --trace-gc writes to stdout).
+  const child = spawn(process.execPath, args, { stdio: ['ignore', logFile ? 'pipe' : 'ignore', 'pipe'] });
+  if (logFile) {
+    child.stderr!.on('data', (d: Buffer) => appendFileSync(`${logFile}.${tag}`, d));
+    child.stdout!.on('data', (d: Buffer) => appendFileSync(`${logFile}.${tag}`, d));
+  }
   let err = '';
   const url = await new Promise<string>((res, rej) => {
     child.stderr!.on('data', (d: Buffer) => {
@@ -389,6 +397,31 @@ function generate(rate: number, seconds: number): void {
   }, 5);
 }
 
+/**
+ * With BENCH_LATENCY_TRACE, a line a second: `progress <ms since start> <events due> <on the topic>
+ * <consumed by seismo>`, to tell a producer that fell behind from a consumer that did.
+ */
+function traceProgress(topic: string, url: string, genStart: number, rate: number): () => Promise<void> {
+  const admin = kafka.admin();
+  let stopped = false;
+  const loop = (async () => {
+    await admin.connect();
+    while (!stopped) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const t = Date.now() - genStart;
+      const offsets = await admin.fetchTopicOffsets(topic);
+      const onTopic = offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+      const { consumed } = await consumedTotal(url);
+      appendFileSync(TRACE!, `progress ${t} ${Math.round((rate * t) / 1000)} ${onTopic} ${consumed}\n`);
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop.catch(() => undefined);
+    await admin.disconnect();
+  };
+}
+
 interface LatencyResult {
   rate: number;
   achievedRate: number;
@@ -451,7 +484,9 @@ async function measureLatency(dir: string, rate: number): Promise<LatencyResult>
     });
     let report = '';
     gen.stderr!.on('data', (d: Buffer) => (report += d.toString()));
+    const stopTrace = TRACE ? traceProgress(topic, svc.url, genStart, rate) : undefined;
     await waitExit(gen);
+    await stopTrace?.();
     // How busy seismo was and whether it kept up: CPU over the run, and what it had not consumed
     // when the generator stopped (lag that latency samples taken so far may not show yet).
     const cores = (cpuSeconds(svc.child.pid!) - cpu0) / ((Date.now() - genStart) / 1000);
@@ -481,26 +516,49 @@ const round = (x: number | null) => (x === null || !Number.isFinite(x) ? null : 
 const round2 = (x: number) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : null);
 
 /** BENCH_LATENCY_RATE: the latency part alone, at a given rate. */
+/** Latency runs at `rate`, one after another (each its own service and topic). */
+async function latencyRuns(dir: string, rate: number): Promise<LatencyResult[]> {
+  const runs: LatencyResult[] = [];
+  for (let r = 0; r < LATENCY_RUNS; r++) runs.push(await measureLatency(dir, rate));
+  return runs;
+}
+
+/** The JSON fields of the latency part: each figure the median of the runs' own, and the runs. */
+function latencyFields(runs: readonly LatencyResult[]): Record<string, unknown> {
+  const per = (f: (r: LatencyResult) => number | null) => runs.map(f);
+  const med = (f: (r: LatencyResult) => number | null) => {
+    const xs = per(f).filter((x): x is number => x !== null && Number.isFinite(x));
+    return xs.length ? median(xs) : null;
+  };
+  const ws50 = (r: LatencyResult) => quantile(r.ws, 0.5);
+  const ws99 = (r: LatencyResult) => quantile(r.ws, 0.99);
+  const al50 = (r: LatencyResult) => quantile(r.alerts, 0.5);
+  const al99 = (r: LatencyResult) => quantile(r.alerts, 0.99);
+  return {
+    latency_runs: runs.length,
+    latency_target_events_per_s: round(runs[0]!.rate),
+    latency_achieved_events_per_s: round(med((r) => r.achievedRate)),
+    ws_latency_p50_ms: round(med(ws50)),
+    ws_latency_p99_ms: round(med(ws99)),
+    ws_latency_p99_runs: per(ws99).map(round),
+    ws_latency_samples: runs.reduce((n, r) => n + r.ws.length, 0),
+    alert_latency_p50_ms: round(med(al50)),
+    alert_latency_p99_ms: round(med(al99)),
+    alert_latency_p99_runs: per(al99).map(round),
+    alert_latency_samples: runs.reduce((n, r) => n + r.alerts.length, 0),
+    latency_run_seismo_cores: round2(med((r) => r.cores) ?? NaN),
+    latency_run_behind_events: per((r) => r.behind),
+    latency_run_checkpoints: per((r) => r.checkpoints.count),
+    latency_run_checkpoint_mean_ms: round(med((r) => r.checkpoints.meanS * 1000)),
+    latency_run_last_checkpoint_pause_ms: round(med((r) => r.checkpoints.lastPauseS * 1000)),
+  };
+}
+
 async function latencyOnly(rate: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'seismo-e2e-'));
   try {
-    const lat = await measureLatency(dir, rate);
-    console.log(
-      JSON.stringify({
-        bench: 'e2e-latency',
-        flush_interval: process.env.BENCH_FLUSH_INTERVAL ?? '100ms',
-        latency_target_events_per_s: round(lat.rate),
-        latency_achieved_events_per_s: round(lat.achievedRate),
-        ws_latency_p50_ms: round(quantile(lat.ws, 0.5)),
-        ws_latency_p99_ms: round(quantile(lat.ws, 0.99)),
-        ws_latency_samples: lat.ws.length,
-        alert_latency_p50_ms: round(quantile(lat.alerts, 0.5)),
-        alert_latency_p99_ms: round(quantile(lat.alerts, 0.99)),
-        alert_latency_samples: lat.alerts.length,
-        latency_run_seismo_cores: round2(lat.cores),
-        latency_run_behind_events: lat.behind,
-      }),
-    );
+    const runs = await latencyRuns(dir, rate);
+    console.log(JSON.stringify({ bench: 'e2e-latency', flush_interval: process.env.BENCH_FLUSH_INTERVAL ?? '100ms', ...latencyFields(runs) }));
   } finally {
     await deleteTopics(outputTopics).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
@@ -542,7 +600,7 @@ async function main(): Promise<void> {
     const seismo = wall(seismoRuns);
     const bare = only ? NaN : wall(bareRuns);
     const kc = only ? NaN : wall(kcatRuns);
-    const lat = LATENCY_SECONDS > 0 ? await measureLatency(dir, seismo / 2) : null;
+    const lat = LATENCY_SECONDS > 0 ? latencyFields(await latencyRuns(dir, seismo / 2)) : {};
     console.log(
       JSON.stringify({
         bench: 'e2e',
@@ -567,19 +625,7 @@ async function main(): Promise<void> {
         kcat_events_per_cpu_s: only ? null : round(cpu(kcatRuns)),
         seismo_cpu_runs: seismoRuns.map((r) => round(r.cpu)),
         produce_events_per_s: round(produceRate),
-        latency_target_events_per_s: lat ? round(lat.rate) : null,
-        latency_achieved_events_per_s: lat ? round(lat.achievedRate) : null,
-        ws_latency_p50_ms: lat ? round(quantile(lat.ws, 0.5)) : null,
-        ws_latency_p99_ms: lat ? round(quantile(lat.ws, 0.99)) : null,
-        ws_latency_samples: lat ? lat.ws.length : 0,
-        alert_latency_p50_ms: lat ? round(quantile(lat.alerts, 0.5)) : null,
-        alert_latency_p99_ms: lat ? round(quantile(lat.alerts, 0.99)) : null,
-        alert_latency_samples: lat ? lat.alerts.length : 0,
-        latency_run_seismo_cores: lat ? round2(lat.cores) : null,
-        latency_run_behind_events: lat ? lat.behind : null,
-        latency_run_checkpoints: lat ? lat.checkpoints.count : null,
-        latency_run_checkpoint_mean_ms: lat ? round(lat.checkpoints.meanS * 1000) : null,
-        latency_run_last_checkpoint_pause_ms: lat ? round(lat.checkpoints.lastPauseS * 1000) : null,
+        ...lat,
       }),
     );
   } finally {
