@@ -515,7 +515,6 @@ async function measureLatency(dir: string, rate: number): Promise<LatencyResult>
 const round = (x: number | null) => (x === null || !Number.isFinite(x) ? null : Math.round(x));
 const round2 = (x: number) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : null);
 
-/** BENCH_LATENCY_RATE: the latency part alone, at a given rate. */
 /** Latency runs at `rate`, one after another (each its own service and topic). */
 async function latencyRuns(dir: string, rate: number): Promise<LatencyResult[]> {
   const runs: LatencyResult[] = [];
@@ -554,6 +553,7 @@ function latencyFields(runs: readonly LatencyResult[]): Record<string, unknown> 
   };
 }
 
+/** BENCH_LATENCY_RATE: the latency part alone, at a given rate. */
 async function latencyOnly(rate: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'seismo-e2e-'));
   try {
