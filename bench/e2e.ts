@@ -147,12 +147,16 @@ async function deleteTopics(names: string[]): Promise<void> {
   }
 }
 
+/** Records a topic holds, from its partitions' offsets. */
+function recordsIn(offsets: readonly { high: string; low: string }[]): number {
+  return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+}
+
 async function topicSize(topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+    return recordsIn(await admin.fetchTopicOffsets(topic));
   } finally {
     await admin.disconnect();
   }
@@ -409,8 +413,7 @@ function traceProgress(topic: string, url: string, genStart: number, rate: numbe
     while (!stopped) {
       await new Promise((r) => setTimeout(r, 1000));
       const t = Date.now() - genStart;
-      const offsets = await admin.fetchTopicOffsets(topic);
-      const onTopic = offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+      const onTopic = recordsIn(await admin.fetchTopicOffsets(topic));
       const { consumed } = await consumedTotal(url);
       appendFileSync(TRACE!, `progress ${t} ${Math.round((rate * t) / 1000)} ${onTopic} ${consumed}\n`);
     }
