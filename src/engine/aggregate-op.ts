@@ -717,14 +717,24 @@ export class AggregateOp implements QueryOp {
     return out;
   }
 
-  /** A copy of a pane's or session's states that later changes to them leave alone. */
+  /**
+   * What the write barrier keeps of a pane's or session's states for the checkpoint text, which
+   * later changes to them leave alone: a copy, or the checkpoint form itself where that is
+   * smaller than a copy (Aggregator.frozenJSON).
+   */
   private cloneStates(states: unknown[]): unknown[] {
-    return this.plan.aggregates.map((a, i) => a.aggregator.clone(states[i]));
+    return this.plan.aggregates.map((a, i) => {
+      const agg = a.aggregator;
+      return agg.frozenJSON ? new FrozenState(agg.frozenJSON(states[i])) : agg.clone(states[i]);
+    });
   }
 
   /** The checkpoint form of one pane's or session's states: one JSON value per aggregate. */
   private statesJSON(states: unknown[]): unknown[] {
-    return this.plan.aggregates.map((a, i) => a.aggregator.toJSON(states[i]));
+    return this.plan.aggregates.map((a, i) => {
+      const st = states[i];
+      return st instanceof FrozenState ? st.json : a.aggregator.toJSON(st);
+    });
   }
 
   /** One pane's checkpoint text: `[paneStart, [state per aggregate]]`. */
@@ -788,6 +798,11 @@ interface GroupCut {
   readonly last: number;
   readonly newest: number;
   readonly newestStates: unknown[] | null;
+}
+
+/** A state's checkpoint form, taken by the write barrier at the cut (AggregateOp.cloneStates). */
+class FrozenState {
+  constructor(readonly json: unknown) {}
 }
 
 function cutOf(g: Group, copy: ((states: unknown[]) => unknown[]) | null): GroupCut {

@@ -75,6 +75,12 @@ export interface Aggregator<S = unknown> {
    * its first pane and merging the rest; a checkpoint's write barrier copies a pane about to change).
    */
   clone(state: S): S;
+  /**
+   * Optional: toJSON(state) taken now, which a checkpoint's write barrier keeps instead of a
+   * clone() when that is the cheaper copy (a percentile's bins: a clone is an array of counts,
+   * the checkpoint form a few hundred bytes of text).
+   */
+  frozenJSON?(state: S): unknown;
   /** JSON-serialisable form, for checkpoints; fromJSON(toJSON(s)) must behave identically (results, further adds, merges). */
   toJSON(state: S): unknown;
   fromJSON(json: unknown): S;
@@ -492,6 +498,9 @@ class PercentileAggregator implements Aggregator<QuantileState> {
   }
   clone(s: QuantileState): QuantileState {
     return quantileClone(s);
+  }
+  frozenJSON(s: QuantileState): unknown {
+    return quantileToJSON(s);
   }
   toJSON(s: QuantileState): unknown {
     return quantileToJSON(s);
