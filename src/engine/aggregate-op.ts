@@ -682,7 +682,9 @@ export class AggregateOp implements QueryOp {
       return () => this.groupText(g, cut, copies.map(([p, st]) => this.paneText(p, st)));
     };
     const head = `{"watermark":${Number.isFinite(this.watermark) ? this.watermark : null},"absenceCursor":${JSON.stringify(this.absenceCursor)},"groups":[`;
-    const snap = new GroupSnapshot(this.groups, serialise, head, ']}');
+    // A checkpoint's snapshot (one at a time per operator) marks the groups it took on the groups
+    // themselves; a synchronous one, which may run while a checkpoint's is in progress, keeps a Set.
+    const snap = new GroupSnapshot(this.groups, serialise, head, ']}', barrier ? markTaken : null);
     return opSnapshot(
       snap,
       barrier
@@ -798,6 +800,13 @@ interface GroupCut {
   readonly last: number;
   readonly newest: number;
   readonly newestStates: unknown[] | null;
+}
+
+/** GroupSnapshot's mark for aggregate groups: the group records the snapshot that took it. */
+function markTaken(g: Group, id: number): boolean {
+  if (g.snapshot === id) return false;
+  g.snapshot = id;
+  return true;
 }
 
 /** A state's checkpoint form, taken by the write barrier at the cut (AggregateOp.cloneStates). */

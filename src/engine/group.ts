@@ -36,6 +36,8 @@ export interface Group {
   absence: Absence | null;
   /** Creation order: groups closing together are emitted in this order (also after a restore). */
   ordinal: number;
+  /** The checkpoint snapshot that last took this group (GroupSnapshot's mark; 0: none). */
+  snapshot: number;
   /** Event time of the group's latest data. */
   lastSeen: number;
   /**
@@ -86,7 +88,7 @@ export function newGroup(keyStr: string, keys: readonly Value[], at: number, ord
     keyStr,
     keys: keys.length === 1 && keys[0] === keyStr ? null : keys.slice(),
     pane: NaN, paneStates: null, morePanes: null, sessions: NO_SESSIONS,
-    detectors: null, absence: null, ordinal, lastSeen: at, pending: null,
+    detectors: null, absence: null, ordinal, snapshot: 0, lastSeen: at, pending: null,
   };
 }
 

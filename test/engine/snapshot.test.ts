@@ -152,6 +152,24 @@ describe('incremental snapshots', () => {
     );
   });
 
+  it('are not disturbed by a synchronous snapshot (a reload) taken while one is in progress', () => {
+    const { live, atCut } = twoAtTheCut();
+    const snap = live.engine.beginSnapshot();
+    const rest = EVENTS.slice(CUT);
+    const half = Math.floor(rest.length / 2);
+    feed(live.engine, rest.slice(0, half), (i) => i % 8 === 0 && snap.step(1));
+    // A reload's snapshot of the state now, taken in the middle of the checkpoint's.
+    expect(snap.step(0)).toBe(false);
+    const reload = live.engine.snapshot();
+    const reference = engine();
+    feed(reference.engine, EVENTS.slice(0, CUT + half));
+    const middle = reference.engine.snapshot();
+    feed(live.engine, rest.slice(half), () => snap.step(3));
+    while (!snap.step(3));
+    expect(normalise(snap.chunks().map((p) => p.join('')))).toEqual(normalise(atCut));
+    expect(normalise(reload)).toEqual(normalise(middle));
+  });
+
   it('allows one snapshot in progress; abort() switches the barrier off', () => {
     const { engine: e } = engine();
     feed(e, EVENTS.slice(0, 100));
