@@ -565,7 +565,7 @@ function latencyFields(runs: readonly LatencyResult[]): Record<string, unknown> 
     alert_latency_samples: runs.reduce((n, r) => n + r.alerts.length, 0),
     latency_run_seismo_cores: round2(med((r) => r.cores) ?? NaN),
     // The broker, the generator and the harness share the cores: at half of seismo's maximum
-    // the machine itself is nearly saturated, which is where the latency tail comes from.
+    // the machine itself is 75–90% busy, so any burst of work (a checkpoint) queues events.
     latency_run_machine_cores: per((r) => round2(r.machineCores)),
     machine_cores: availableParallelism(),
     latency_run_behind_events: per((r) => r.behind),

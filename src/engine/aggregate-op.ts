@@ -668,17 +668,17 @@ export class AggregateOp implements QueryOp {
     const w = this.plan.window;
     const olderPanes = barrier && w !== null && w.type !== 'SESSION' && w.paneMs < w.sizeMs ? new OlderPanes((g, newest) => this.olderPaneTexts(g, newest)) : null;
     // Behind the write barrier a group's text is not built when it is touched: what the next
-    // change can alter is copied (the newest pane's states cloned, a few numbers), and the text
-    // is built by the slices. Copying costs a fraction of building JSON text on the hot path.
+    // change can alter is copied (the newest pane's states cloned, or in their checkpoint form
+    // where that is the smaller copy; a few numbers), and the text is built by the slices.
     // A group the slices reach untouched is serialised at once, with nothing copied.
-    const clone = (states: unknown[]) => this.cloneStates(states);
+    const atCut = (states: unknown[]) => this.statesAtCut(states);
     const serialise = (g: Group, _key: string, touched: boolean): string | (() => string) => {
       if (!barrier || !touched) return this.groupText(g, cutOf(g, null), this.olderPaneTexts(g, g.pane));
-      const cut = cutOf(g, clone);
+      const cut = cutOf(g, atCut);
       if (g.morePanes === null) return () => this.groupText(g, cut, []);
       if (olderPanes !== null) return olderPanes.defer(g, g.pane, (older) => this.groupText(g, cut, older));
       // Sliding windows whose panes all take events: every pane copied like the newest.
-      const copies = [...g.morePanes].map(([p, st]) => [p, clone(st)] as const);
+      const copies = [...g.morePanes].map(([p, st]) => [p, atCut(st)] as const);
       return () => this.groupText(g, cut, copies.map(([p, st]) => this.paneText(p, st)));
     };
     const head = `{"watermark":${Number.isFinite(this.watermark) ? this.watermark : null},"absenceCursor":${JSON.stringify(this.absenceCursor)},"groups":[`;
@@ -722,12 +722,12 @@ export class AggregateOp implements QueryOp {
   /**
    * What the write barrier keeps of a pane's or session's states for the checkpoint text, which
    * later changes to them leave alone: a copy, or the checkpoint form itself where that is
-   * smaller than a copy (Aggregator.frozenJSON).
+   * smaller than a copy (Aggregator.barrierKeepsJSON).
    */
-  private cloneStates(states: unknown[]): unknown[] {
+  private statesAtCut(states: unknown[]): unknown[] {
     return this.plan.aggregates.map((a, i) => {
       const agg = a.aggregator;
-      return agg.frozenJSON ? new FrozenState(agg.frozenJSON(states[i])) : agg.clone(states[i]);
+      return agg.barrierKeepsJSON ? new FrozenState(agg.toJSON(states[i])) : agg.clone(states[i]);
     });
   }
 
@@ -809,7 +809,7 @@ function markTaken(g: Group, id: number): boolean {
   return true;
 }
 
-/** A state's checkpoint form, taken by the write barrier at the cut (AggregateOp.cloneStates). */
+/** A state's checkpoint form, taken by the write barrier at the cut (AggregateOp.statesAtCut). */
 class FrozenState {
   constructor(readonly json: unknown) {}
 }

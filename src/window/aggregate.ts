@@ -76,11 +76,11 @@ export interface Aggregator<S = unknown> {
    */
   clone(state: S): S;
   /**
-   * Optional: toJSON(state) taken now, which a checkpoint's write barrier keeps instead of a
-   * clone() when that is the cheaper copy (a percentile's bins: a clone is an array of counts,
-   * the checkpoint form a few hundred bytes of text).
+   * A checkpoint's write barrier keeps toJSON(state) instead of clone(state): set where the
+   * checkpoint form is the cheaper copy (a percentile's bins: a clone is an array of counts, the
+   * checkpoint form a few hundred bytes of text).
    */
-  frozenJSON?(state: S): unknown;
+  readonly barrierKeepsJSON?: boolean;
   /** JSON-serialisable form, for checkpoints; fromJSON(toJSON(s)) must behave identically (results, further adds, merges). */
   toJSON(state: S): unknown;
   fromJSON(json: unknown): S;
@@ -479,6 +479,7 @@ class CountDistinctAggregator implements Aggregator<DistinctState> {
 
 class PercentileAggregator implements Aggregator<QuantileState> {
   readonly kind = 'PERCENTILE' as const;
+  readonly barrierKeepsJSON = true;
   constructor(readonly q: number) {}
   init(): QuantileState {
     return new QuantileState();
@@ -498,9 +499,6 @@ class PercentileAggregator implements Aggregator<QuantileState> {
   }
   clone(s: QuantileState): QuantileState {
     return quantileClone(s);
-  }
-  frozenJSON(s: QuantileState): unknown {
-    return quantileToJSON(s);
   }
   toJSON(s: QuantileState): unknown {
     return quantileToJSON(s);
