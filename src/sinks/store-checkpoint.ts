@@ -33,15 +33,30 @@ export const CHECKPOINTS_KEPT = 3;
  */
 const MAX_CHUNK_CHARS = 1 << 20;
 
-/** DDL for the checkpoint tables. No keys or indexes: a single writer assigns ids. */
+/**
+ * DDL for the checkpoint tables. No keys or indexes: a single writer assigns ids. Each
+ * checkpoint's chunks get a table of their own (chunksTable), created in its transaction.
+ */
 export const CHECKPOINT_DDL = [
   `CREATE TABLE IF NOT EXISTS checkpoints (
      id BIGINT NOT NULL, created_at TIMESTAMP NOT NULL, chunk_count INTEGER NOT NULL,
      total_length BIGINT NOT NULL, checksum VARCHAR NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS checkpoint_chunks (checkpoint_id BIGINT NOT NULL, seq INTEGER NOT NULL, data VARCHAR NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS checkpoint_offsets (
      checkpoint_id BIGINT NOT NULL, topic VARCHAR NOT NULL, "partition" INTEGER NOT NULL, "offset" VARCHAR NOT NULL)`,
 ];
+
+/**
+ * The table of checkpoint `id`'s chunks. A table per checkpoint, not one table for all: pruning
+ * then drops a whole table, whose blocks DuckDB frees, where deleting a third of a shared
+ * table's rows made DuckDB's next checkpoint rewrite the two thirds kept (a 32 MB state: 0.9 s
+ * of CPU per commit instead of 0.4-0.5, docs/performance.md, "Round 12").
+ */
+export function chunksTable(id: number): string {
+  return `checkpoint_chunks_${id}`;
+}
+
+/** Chunks of checkpoints written before the table per checkpoint: read, and pruned, still. */
+const LEGACY_CHUNKS = 'checkpoint_chunks';
 
 /** Writes one checkpoint and prunes old ones; the caller owns the surrounding transaction. */
 export async function writeCheckpoint(
@@ -59,7 +74,8 @@ export async function writeCheckpoint(
   let totalLength = 0;
   // One prepared INSERT per chunk, awaited: DuckDB runs it on a worker thread, so a large state
   // does not stall ingestion (an Appender's flush ran on the main thread: 0.3–2.5 s at 1M groups).
-  const insert = await conn.prepare('INSERT INTO checkpoint_chunks VALUES ($1, $2, $3)');
+  await conn.run(`CREATE TABLE ${chunksTable(id)} (seq INTEGER NOT NULL, data VARCHAR NOT NULL)`);
+  const insert = await conn.prepare(`INSERT INTO ${chunksTable(id)} VALUES ($1, $2)`);
   try {
     for (const piece of state) {
       // Empty pieces are skipped: they change neither the concatenation nor the checksum.
@@ -72,7 +88,7 @@ export async function writeCheckpoint(
         if (pace) await pace();
         hash.update(data, 'utf8');
         totalLength += data.length;
-        insert.bind([BigInt(id), seq++, data]);
+        insert.bind([seq++, data]);
         await insert.run();
       }
     }
@@ -103,12 +119,39 @@ export async function writeCheckpoint(
     }
   }
 
-  const keep = `(SELECT id FROM checkpoints ORDER BY id DESC LIMIT ${CHECKPOINTS_KEPT})`;
-  await conn.run(`DELETE FROM checkpoint_chunks WHERE checkpoint_id NOT IN ${keep}`);
+  const newest = `SELECT id FROM checkpoints ORDER BY id DESC LIMIT ${CHECKPOINTS_KEPT}`;
+  const keep = `(${newest})`;
+  const kept = new Set((await conn.runAndReadAll(newest)).getRows().map(([k]) => Number(k)));
+  for (const [table, tableId] of await chunkTables(conn)) {
+    if (!kept.has(tableId)) await conn.run(`DROP TABLE ${table}`);
+  }
+  if (await hasLegacyChunks(conn)) {
+    await conn.run(`DELETE FROM ${LEGACY_CHUNKS} WHERE checkpoint_id NOT IN ${keep}`);
+    const left = await conn.runAndReadAll(`SELECT count(*) FROM ${LEGACY_CHUNKS}`);
+    if (Number(left.getRows()[0]?.[0]) === 0) await conn.run(`DROP TABLE ${LEGACY_CHUNKS}`);
+  }
   await conn.run(`DELETE FROM checkpoint_offsets WHERE checkpoint_id NOT IN ${keep}`);
   await conn.run(`DELETE FROM checkpoints WHERE id NOT IN ${keep}`);
   return id;
 }
+
+/** The per-checkpoint chunk tables there are, with their checkpoint ids. */
+async function chunkTables(conn: DuckDBConnection): Promise<[string, number][]> {
+  const r = await conn.runAndReadAll(
+    `SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND regexp_matches(table_name, '^checkpoint_chunks_[0-9]+$')`,
+  );
+  return r.getRows().map(([name]) => [String(name), Number(String(name).slice('checkpoint_chunks_'.length))]);
+}
+
+async function tableExists(conn: DuckDBConnection, table: string): Promise<boolean> {
+  const r = await conn.runAndReadAll(
+    `SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = $1`,
+    [table],
+  );
+  return r.getRows().length > 0;
+}
+
+const hasLegacyChunks = (conn: DuckDBConnection) => tableExists(conn, LEGACY_CHUNKS);
 
 /**
  * The newest checkpoint that verifies. A newest one that does not (a chunk missing, a length or
@@ -153,11 +196,13 @@ async function verify(
   totalLength: number,
   checksum: string,
 ): Promise<string | { state: string }> {
-  const reader = await conn.runAndReadAll(
-    'SELECT seq, data FROM checkpoint_chunks WHERE checkpoint_id = $1 ORDER BY seq',
-    [BigInt(id)],
-  );
-  const rows = reader.getRows();
+  let rows: unknown[][] = [];
+  if (await tableExists(conn, chunksTable(id))) {
+    rows = (await conn.runAndReadAll(`SELECT seq, data FROM ${chunksTable(id)} ORDER BY seq`)).getRows();
+  } else if (await hasLegacyChunks(conn)) {
+    const legacy = `SELECT seq, data FROM ${LEGACY_CHUNKS} WHERE checkpoint_id = $1 ORDER BY seq`;
+    rows = (await conn.runAndReadAll(legacy, [BigInt(id)])).getRows();
+  }
   if (rows.length !== chunkCount) return `${rows.length} of ${chunkCount} chunks present`;
   const hash = createHash('sha1');
   const parts: string[] = [];

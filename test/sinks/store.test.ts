@@ -65,12 +65,12 @@ async function open(): Promise<Store> {
 }
 
 /** Tampers with the file through an unrestricted instance, as a torn write or a hand edit would. */
-async function tamper(sql: string): Promise<void> {
+async function tamper(...statements: string[]): Promise<void> {
   await store?.close();
   store = null;
   const inst = await DuckDBInstance.create(path);
   const conn = await inst.connect();
-  await conn.run(sql);
+  for (const sql of statements) await conn.run(sql);
   conn.disconnectSync();
   inst.closeSync();
 }
@@ -161,17 +161,18 @@ describe('store', () => {
     for (let i = 1; i <= 5; i++) await s.commitCheckpoint({ ...empty, state: [`state ${i}`], offsets: [{ topic: 't', partition: 0, offset: String(i) }] });
     const conn = await s.instance.connect();
     const counts = await conn.runAndReadAll(
-      'SELECT (SELECT list(id ORDER BY id) FROM checkpoints), (SELECT count(DISTINCT checkpoint_id) FROM checkpoint_chunks), (SELECT count(*) FROM checkpoint_offsets)',
+      "SELECT (SELECT list(id ORDER BY id) FROM checkpoints), (SELECT list(table_name ORDER BY table_name) FROM duckdb_tables() WHERE table_name LIKE 'checkpoint_chunks%'), (SELECT count(*) FROM checkpoint_offsets)",
     );
     conn.disconnectSync();
-    expect(counts.getRowsJS()).toEqual([[[3n, 4n, 5n], 3n, 3n]]);
+    expect(counts.getRowsJS()).toEqual([[[3n, 4n, 5n], ['checkpoint_chunks_3', 'checkpoint_chunks_4', 'checkpoint_chunks_5'], 3n]]);
     expect((await s.readLatestCheckpoint())?.state).toBe('state 5');
   });
 
   it.each([
-    ['corrupt (checksum mismatch)', "UPDATE checkpoint_chunks SET data = 'TW0' WHERE checkpoint_id = 2 AND seq = 1", /checkpoint 2 does not verify \(checksum mismatch\)/],
-    ['partial (a chunk missing)', 'DELETE FROM checkpoint_chunks WHERE checkpoint_id = 2 AND seq = 1', /checkpoint 2 does not verify \(1 of 2 chunks present\)/],
-    ['truncated chunk (length mismatch)', "UPDATE checkpoint_chunks SET data = 'x' WHERE checkpoint_id = 2 AND seq = 1", /checkpoint 2 does not verify \(length/],
+    ['corrupt (checksum mismatch)', "UPDATE checkpoint_chunks_2 SET data = 'TW0' WHERE seq = 1", /checkpoint 2 does not verify \(checksum mismatch\)/],
+    ['partial (a chunk missing)', 'DELETE FROM checkpoint_chunks_2 WHERE seq = 1', /checkpoint 2 does not verify \(1 of 2 chunks present\)/],
+    ['truncated chunk (length mismatch)', "UPDATE checkpoint_chunks_2 SET data = 'x' WHERE seq = 1", /checkpoint 2 does not verify \(length/],
+    ['without its chunks (table gone)', 'DROP TABLE checkpoint_chunks_2', /checkpoint 2 does not verify \(0 of 2 chunks present\)/],
   ])('falls back to the previous checkpoint when the newest is %s', async (_name, sql, logLine) => {
     const s = await open();
     await s.commitCheckpoint({ ...empty, state: ['one', 'ONE'], offsets: [{ topic: 't', partition: 0, offset: '1' }] });
@@ -182,6 +183,27 @@ describe('store', () => {
     expect(cp).toMatchObject({ id: 1, state: 'oneONE', offsets: [{ topic: 't', partition: 0, offset: '1' }] });
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatch(logLine);
+  });
+
+  it('reads and prunes checkpoints written with all chunks in one table (files of earlier versions)', async () => {
+    const s = await open();
+    await s.commitCheckpoint({ ...empty, state: ['one', 'ONE'], offsets: [{ topic: 't', partition: 0, offset: '1' }] });
+    await s.commitCheckpoint({ ...empty, state: ['two', 'TWO'], offsets: [{ topic: 't', partition: 0, offset: '2' }] });
+    // The earlier layout: checkpoint_chunks (checkpoint_id, seq, data) for every checkpoint.
+    await tamper(
+      'CREATE TABLE checkpoint_chunks AS SELECT 1::BIGINT AS checkpoint_id, seq, data FROM checkpoint_chunks_1 UNION ALL SELECT 2, seq, data FROM checkpoint_chunks_2',
+      'DROP TABLE checkpoint_chunks_1',
+      'DROP TABLE checkpoint_chunks_2',
+    );
+    const again = await open();
+    expect(await again.readLatestCheckpoint()).toMatchObject({ id: 2, state: 'twoTWO', offsets: [{ topic: 't', partition: 0, offset: '2' }] });
+    for (let i = 3; i <= 5; i++) await again.commitCheckpoint({ ...empty, state: [`state ${i}`] });
+    const conn = await again.instance.connect();
+    const tables = await conn.runAndReadAll("SELECT list(table_name ORDER BY table_name) FROM duckdb_tables() WHERE table_name LIKE 'checkpoint_chunks%'");
+    conn.disconnectSync();
+    expect(tables.getRowsJS()).toEqual([[['checkpoint_chunks_3', 'checkpoint_chunks_4', 'checkpoint_chunks_5']]]);
+    expect((await again.readLatestCheckpoint())?.state).toBe('state 5');
+    expect(logs).toEqual([]);
   });
 
   it('rolls back everything in a checkpoint when one part fails', async () => {
