@@ -60,7 +60,11 @@ const EVENT_TIME_RATE = 20_000;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SEISMO_BIN = join(ROOT, 'bin/seismo.js');
 const SELF = fileURLToPath(import.meta.url);
-/** BENCH_LATENCY_TRACE=FILE: one line per latency sample, `ws|alert <ms since the generator started> <latency ms>`. */
+/**
+ * BENCH_LATENCY_TRACE=FILE: `start <epoch ms>` when the generator starts (to line the samples up
+ * with the service's log), then one line per latency sample, `ws|alert <ms since the generator
+ * started> <latency ms>`.
+ */
 const TRACE = process.env.BENCH_LATENCY_TRACE;
 
 /** Same fetch settings as seismo's source (src/ingest/kafka-source.ts), so the ratio isolates processing. */
@@ -502,6 +506,7 @@ async function measureLatency(dir: string, rate: number): Promise<LatencyResult>
       },
     });
     genStart = Date.now();
+    if (TRACE) appendFileSync(TRACE, `start ${genStart}\n`);
     const cpu0 = cpuSeconds(svc.child.pid!);
     const machine0 = machineBusySeconds();
     const gen = spawn('sh', ['-c', `"${process.execPath}" "${SELF}" --generate ${Math.round(rate)} ${(LATENCY_WARMUP_MS / 1000 + LATENCY_SECONDS)} | kcat -P -b ${BROKERS.join(',')} -t ${topic} -K '\t' -X linger.ms=5`], {
